@@ -1,0 +1,284 @@
+"""Build NACHA files from a frame of transfers: the one entry point of the file builder.
+
+Pure: frames in, bytes and frames out. The caller (the nightly run, ``achpipe build``)
+supplies ``now`` (one per run, so every date is computed against the same instant), the
+file ID modifiers (the ledger allocates them per origin, destination and day) and the
+first trace sequence (the ledger keeps traces unique for 180 days).
+
+>>> from zoneinfo import ZoneInfo
+>>> from nacha.build_settings import Company, Odfi, Originator
+>>> settings = BuildSettings(
+...     originator=Originator("1234567890", "ACME PAYMENTS INC", "091000019"),
+...     odfi=Odfi("091000019", "FIRST EXAMPLE BANK"),
+...     companies=(Company("ACME", "ACME PAYMENTS", "1234567890"),),
+... )
+>>> transfers = pl.DataFrame({
+...     "reference": ["PAY1"], "effectiveEntryDate": ["2026-03-11"],
+...     "standardEntryClassCode": ["PPD"], "individualName": ["JANE Q PUBLIC"],
+...     "routingNumber": ["021000021"], "DFIAccountNumber": ["123456789"],
+...     "accountType": ["Checking"], "transactionType": ["Credit"], "amount": ["1250.00"],
+...     "currency": ["USD"], "companyEntryDescription": ["PAYROLL"],
+... })
+>>> now = datetime(2026, 3, 10, 17, 0, tzinfo=ZoneInfo("America/Chicago"))
+>>> result = build_files(transfers, settings, now=now, file_id_modifiers="A")
+>>> result.files[0].name
+'1234567890-20260310-A-01.ach'
+>>> result.entries.select("reference", "trace_number", "amount_cents").row(0)
+('PAY1', '091000010000001', 125000)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import polars as pl
+
+from nacha.build_input import REJECTED_SCHEMA, check_transfers
+from nacha.build_plan import plan_files
+from nacha.build_settings import FILE_ID_MODIFIERS, BuildSettings
+from nacha.build_write import file_frames, write_file
+from nacha.calendar import settlement_date_estimate
+from nacha.errors import NachaWriteError
+from nacha.masking import mask_account_expr
+
+__all__ = ["ENTRIES_SCHEMA", "BuildResult", "BuiltFile", "build_files"]
+
+#: Columns of :attr:`BuildResult.entries` — what the ledger stores per entry.
+ENTRIES_SCHEMA: dict[str, pl.DataType] = {
+    "reference": pl.String(),
+    "row": pl.Int64(),
+    "kind": pl.String(),  # entry | prenote | offset
+    "file_index": pl.Int64(),
+    "file_name": pl.String(),
+    "file_id_modifier": pl.String(),
+    "batch_number": pl.Int64(),
+    "trace_number": pl.String(),
+    "transaction_code": pl.String(),
+    "amount_cents": pl.Int64(),
+    "sec": pl.String(),
+    "client_code": pl.String(),
+    "company_id": pl.String(),
+    "company_entry_description": pl.String(),
+    "routing_number": pl.String(),
+    "account_mask": pl.String(),
+    "requested_effective_date": pl.Date(),
+    "effective_entry_date": pl.Date(),
+    "date_action": pl.String(),  # null | defaulted | rolled
+    "same_day": pl.Boolean(),
+    "settlement_date_estimate": pl.Date(),
+}
+
+
+@dataclass(frozen=True)
+class BuiltFile:
+    """One NACHA file: its name from the template, its bytes and a summary for people."""
+
+    name: str
+    content: bytes
+    summary: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """What one build produced.
+
+    ``entries``: one row per written entry (transfers, prenotes and offsets), columns
+    :data:`ENTRIES_SCHEMA`: the ledger links ``reference`` ↔ ``trace_number``.
+    ``rejected``: ``row``, ``reference``, ``reason`` of every transfer not written.
+    ``next_trace_sequence``: the first sequence the next build may use.
+    """
+
+    files: tuple[BuiltFile, ...]
+    entries: pl.DataFrame
+    rejected: pl.DataFrame
+    next_trace_sequence: int
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+def _modifiers(value: str | Iterable[str]) -> Iterator[str]:
+    for modifier in value:
+        if len(modifier) != 1 or modifier not in FILE_ID_MODIFIERS:
+            raise ValueError(f"file ID modifier must be one of A-Z, 0-9: {modifier!r}")
+        yield modifier
+
+
+def _estimates(entries: pl.DataFrame, settings: BuildSettings, now: datetime) -> pl.DataFrame:
+    """Settlement estimate per distinct (effective date, same-day eligibility): a join, not a
+    per-entry call."""
+    profile = settings.odfi.profile
+    eligible = pl.col("amount_cents") <= profile.same_day_limit_cents
+    keys = entries.select(pl.col("effective_entry_date"), eligible.alias("_eligible")).unique()
+    table = keys.with_columns(
+        settlement_date_estimate=pl.Series(
+            [
+                settlement_date_estimate(d, submitted=now, profile=profile, same_day_eligible=e)
+                for d, e in keys.iter_rows()
+            ],
+            dtype=pl.Date,
+        )
+    )
+    if table.height <= 1:  # one date, one eligibility (the usual file): a literal column
+        value = table["settlement_date_estimate"][0] if table.height else None
+        return entries.with_columns(settlement_date_estimate=pl.lit(value, dtype=pl.Date))
+    return (
+        entries.with_columns(eligible.alias("_eligible"))
+        .join(table, on=["effective_entry_date", "_eligible"], how="left", maintain_order="left")
+        .drop("_eligible")
+    )
+
+
+def build_files(
+    transfers: pl.DataFrame | pl.LazyFrame,
+    settings: BuildSettings,
+    *,
+    now: datetime,
+    file_id_modifiers: str | Iterable[str],
+    business_date: date | None = None,
+    first_trace_sequence: int = 1,
+    extra_columns: str = "error",
+    validate: bool = True,
+) -> BuildResult:
+    """Check, batch and write ``transfers`` as one or more NACHA files.
+
+    ``now`` must be tz-aware: cut-offs and effective dates are computed in the ODFI's zone.
+    ``file_id_modifiers``: one modifier per file, in order (a string such as ``"AB"`` or
+    any iterable, e.g. a generator that allocates from the ledger); running out raises
+    :class:`NachaWriteError` before any bytes are returned. ``business_date`` names the
+    files (default: ``now``'s date in the ODFI zone). Rejected transfers never stop the
+    build: they come back in ``rejected`` and the caller decides (the CLI exits 1).
+    ``validate``: re-read every file and run the validator with default options; any error
+    raises :class:`NachaWriteError` (a builder bug must never reach the bank). Only
+    benchmarks turn it off.
+    """
+    local = settings.odfi.profile.local(now)
+    business_date = business_date or local.date()
+    checked = check_transfers(transfers, settings, now=now, extra_columns=extra_columns)
+    plan = plan_files(checked.accepted, settings, first_sequence=first_trace_sequence)
+    modifiers = _modifiers(file_id_modifiers)
+    files: list[BuiltFile] = []
+    names: list[tuple[int, str, str]] = []
+    for info in plan.files.iter_rows(named=True):
+        index = info["file_index"]
+        try:
+            modifier = next(modifiers)
+        except StopIteration:
+            raise NachaWriteError(
+                f"the build needs {plan.files.height} files but only {index} file ID "
+                "modifier(s) were supplied",
+                field="file_id_modifier",
+                rule="file.modifiers_exhausted",
+            ) from None
+        frames = file_frames(plan, settings, file_index=index, now=local, modifier=modifier)
+        content = write_file(frames, line_ending=settings.line_ending)
+        if validate:
+            _self_check(content, modifier)
+        name = _file_name(settings, business_date, local, modifier, index, frames)
+        summary = {
+            "name": name,
+            "file_id_modifier": modifier,
+            "batches": info["batches"],
+            "entries": info["entries"],
+            "debit_total_cents": info["debit_cents"],
+            "credit_total_cents": info["credit_cents"],
+            "bytes": len(content),
+            "sha256": hashlib.sha256(content).hexdigest(),
+        }
+        files.append(BuiltFile(name=name, content=content, summary=summary))
+        names.append((index, name, modifier))
+    if len({f.name for f in files}) != len(files):
+        raise NachaWriteError(
+            "file_name_template produced duplicate names; include {seq} or {modifier}",
+            rule="file.duplicate_name",
+        )
+    entries = _result_entries(plan.entries, names, settings, now)
+    rejected = checked.rejected.cast(REJECTED_SCHEMA)  # type: ignore[arg-type]
+    summary = {
+        "files": len(files),
+        "batches": int(plan.files["batches"].sum() or 0),
+        "entries": entries.height,
+        "debit_total_cents": int(plan.files["debit_cents"].sum() or 0),
+        "credit_total_cents": int(plan.files["credit_cents"].sum() or 0),
+        "rejected": rejected.height,
+        "rolled": entries.filter(pl.col("date_action") == "rolled").height,
+        "same_day_entries": entries.filter(pl.col("same_day")).height,
+    }
+    return BuildResult(
+        files=tuple(files),
+        entries=entries,
+        rejected=rejected,
+        next_trace_sequence=plan.next_sequence,
+        summary=summary,
+    )
+
+
+def _self_check(content: bytes, modifier: str) -> None:
+    from nacha.reader import read
+    from nacha.validator import validate
+
+    issues = validate(read(content))
+    errors = issues.filter(pl.col("severity") == "error")
+    if errors.height:
+        shown = "; ".join(
+            f"line {r['line']} {r['rule']}: {r['message']}"
+            for r in errors.head(5).iter_rows(named=True)
+        )
+        raise NachaWriteError(
+            f"built file {modifier} fails validation ({errors.height} error(s)): {shown}",
+            rule="build.self_check",
+        )
+
+
+def _file_name(
+    settings: BuildSettings,
+    business_date: date,
+    local: datetime,
+    modifier: str,
+    index: int,
+    frames: Any,
+) -> str:
+    kinds = set(frames.batches["service_class_code"].to_list())
+    kind = (
+        {"220": "credit", "225": "debit"}.get(kinds.pop(), "mixed") if len(kinds) == 1 else "mixed"
+    )
+    companies = set(frames.batches["company_name"].to_list())
+    return settings.file_name_template.format(
+        origin=settings.originator.immediate_origin.strip(),
+        destination=settings.odfi.immediate_destination,
+        date=business_date,
+        created=local,
+        modifier=modifier,
+        seq=index + 1,
+        kind=kind,
+        company=re.sub(r"[^A-Za-z0-9-]+", "_", companies.pop().strip())
+        if len(companies) == 1
+        else "multi",
+    )
+
+
+def _result_entries(
+    planned: pl.DataFrame, names: list[tuple[int, str, str]], settings: BuildSettings, now: datetime
+) -> pl.DataFrame:
+    # Small lookups by position (file index, company index): gathers, not joins.
+    names = sorted(names)
+    file_names = pl.Series([n for _, n, _ in names], dtype=pl.String)
+    modifiers = pl.Series([m for _, _, m in names], dtype=pl.String)
+    company_ids = pl.Series([c.company_id for c in settings.companies], dtype=pl.String)
+    client_codes = pl.Series([c.client_code for c in settings.companies], dtype=pl.String)
+    file_index, company = pl.col("file_index"), pl.col("company_index")
+    out = planned.with_columns(
+        file_name=pl.lit(file_names).gather(file_index),
+        file_id_modifier=pl.lit(modifiers).gather(file_index),
+        company_id=pl.lit(company_ids).gather(company),
+        client_code=pl.coalesce("client_code", pl.lit(client_codes).gather(company)),
+        account_mask=mask_account_expr("account_number"),
+    )
+    out = _estimates(out, settings, now)
+    for name, dtype in ENTRIES_SCHEMA.items():
+        if name not in out.columns:
+            out = out.with_columns(pl.lit(None, dtype=dtype).alias(name))
+    return out.select([pl.col(n).cast(t) for n, t in ENTRIES_SCHEMA.items()])

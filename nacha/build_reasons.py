@@ -1,0 +1,231 @@
+"""The reasons a transfer is refused: one (condition, message) row per rule.
+
+Why a table: every rule is a polars expression over the whole column, so checking a
+million transfers is a handful of vectorised passes; the messages are only rendered for the
+rows that fail. Description rules (§11.3) depend on few distinct combinations of SEC,
+direction and description, so they are judged once per combination and joined back.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from nacha.build_rules import PAYMENT_TYPE_CODES, RESERVED_DESCRIPTIONS, SEC_RULES
+from nacha.build_settings import NACHA_MAX_AMOUNT_CENTS, BuildSettings
+
+__all__ = ["CHARSETS", "clean_columns", "description_reasons", "row_reasons", "rule_columns"]
+
+_PRINTABLE = r"^[\x20-\x7e]*$"  # printable ASCII only
+_PRINTABLE_BYTES = bytes(range(0x20, 0x7F))
+_DIGITS = b"0123456789"
+_UPPER = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+#: Characters each free-text column may hold (per-row checks below say the same by regex).
+CHARSETS: dict[str, bytes] = {
+    "reference": _DIGITS + _UPPER + _UPPER.lower(),
+    "DFIAccountNumber": _DIGITS + _UPPER + b"-",
+    "individualName": _PRINTABLE_BYTES,
+    "identificationNumber": _PRINTABLE_BYTES,
+    "addenda": _PRINTABLE_BYTES,
+}
+
+
+def clean_columns(frame: pl.DataFrame) -> frozenset[str]:
+    """Columns of :data:`CHARSETS` whose every character (all rows) is allowed.
+
+    Why: a regex per row is the dearest part of the checks. Joining a column's text once
+    and deleting the allowed bytes (``bytes.translate``) proves the common case — nothing
+    to find — in about half the CPU; a non-ASCII character can never pass (its UTF-8 bytes
+    are >= 0x80). Only columns that fail keep the per-row regex that names the rows.
+    """
+    clean = set()
+    for column, allowed in CHARSETS.items():
+        text = frame.get_column(column).drop_nulls().str.join("").cast(pl.Binary).item()
+        if not (text or b"").translate(None, allowed):
+            clean.add(column)
+    return frozenset(clean)
+
+
+def row_reasons(
+    settings: BuildSettings, *, clean: frozenset[str] = frozenset()
+) -> list[tuple[pl.Expr, pl.Expr | str]]:
+    """(bad-row condition, reason) pairs; conditions see the derived columns. ``clean``:
+    columns known to hold only allowed characters (:func:`clean_columns`), whose
+    character checks reduce to lengths or vanish."""
+
+    def charset(column: str, pattern: str, *, length: tuple[int, int] | None = None) -> pl.Expr:
+        """Bad when the text is not ``pattern`` (anchored); cheaper when ``column`` is clean."""
+        col = pl.col(column)
+        if column not in clean:
+            return ~col.str.contains(pattern)
+        if length is None:
+            return pl.lit(False)
+        return ~col.str.len_bytes().is_between(*length)  # ASCII: bytes are characters
+
+    sec = pl.col("sec")
+    rule = {name: pl.col(f"_rule_{name}") for name in ("name_max", "id_max", "max_addenda")}
+    credit = pl.col("_credit")
+    debit = pl.col("_debit")
+    name = pl.col("individualName")
+    ident = pl.col("identificationNumber")
+    cents = pl.col("amount_cents")
+    prenote = pl.col("prenote_flag")
+    known_sec = pl.col("_rule_layout").is_not_null()  # joined from the SEC table
+    out: list[tuple[pl.Expr, pl.Expr | str]] = [
+        (pl.col("reference").is_null(), "reference is required"),
+        (
+            charset("reference", r"^[0-9A-Za-z]{1,32}$", length=(1, 32)),
+            "reference must be 1-32 letters and digits",
+        ),
+        (pl.col("_duplicate"), "duplicate reference in this input"),
+        (pl.col("_company").is_null() & pl.col("clientCode").is_not_null(),
+         pl.format("unknown clientCode {}", pl.col("clientCode"))),
+        (pl.col("_company").is_null() & pl.col("clientCode").is_null(),
+         "clientCode is required (no default company configured)"),
+        (sec.is_null(), "standardEntryClassCode is required"),
+        (sec.is_not_null() & ~known_sec,
+         pl.format("unsupported standardEntryClassCode {} (achpipe originates {})", sec,
+                   pl.lit(", ".join(SEC_RULES)))),
+        (pl.col("transactionType").is_null() | ~(credit | debit),
+         "transactionType must be Credit or Debit"),
+        (known_sec & credit & ~pl.col("_rule_credits"),
+         pl.format("{} does not allow credits", sec)),
+        (known_sec & debit & ~pl.col("_rule_debits"), pl.format("{} does not allow debits", sec)),
+        (~pl.col("accountType").is_in(["Checking", "Savings"]) | pl.col("accountType").is_null(),
+         "accountType must be Checking or Savings"),
+        (pl.col("routingNumber").is_null(), "routingNumber is required"),
+        (pl.col("routingNumber").is_not_null() & ~pl.col("_routing_ok"),
+         pl.format("routingNumber {} is not 9 digits with a valid check digit",
+                   pl.col("routingNumber"))),
+        (pl.col("DFIAccountNumber").is_null(), "DFIAccountNumber is required"),
+        (charset("DFIAccountNumber", r"^[0-9A-Z-]{1,17}$", length=(1, 17)),
+         "DFIAccountNumber must be 1-17 of 0-9, A-Z, '-'"),
+        (pl.col("currency").is_null() | (pl.col("currency") != "USD"), "currency must be USD"),
+        (pl.col("amount").is_null(), "amount is required"),
+        (pl.col("_malformed"), pl.format("amount {} is not a dollar amount like 12.34",
+                                         pl.col("amount"))),
+        (pl.col("_too_precise"), pl.format("amount {} has more than 2 decimals",
+                                           pl.col("amount"))),
+        (cents > NACHA_MAX_AMOUNT_CENTS, "amount exceeds $99,999,999.99"),
+        (known_sec & (cents > pl.col("_rule_max_amount")),
+         pl.format("amount over the {} limit for {}", pl.col("_rule_max_amount_text"), sec)),
+        (prenote.is_null(), "prenote must be true or false"),
+        (prenote & (cents != 0), "a prenote must have amount 0"),
+        (~prenote & (cents == 0) & ~(pl.col("_rule_zero_dollar") & pl.col("addenda").is_not_null()),
+         pl.when(pl.col("_rule_zero_dollar")).then(
+             pl.lit("a zero-dollar remittance entry requires addenda")
+         ).otherwise(pl.lit("amount must be greater than 0 (prenote=true for a prenote)"))),
+        (name.is_null(), "individualName is required"),
+        (name.str.contains(r"^[ 0]*$"), "individualName is blank or all zeros"),
+        (known_sec & (name.str.len_chars() > rule["name_max"]),
+         pl.format("individualName longer than {} characters for {}", rule["name_max"], sec)),
+        (charset("individualName", _PRINTABLE), "individualName must be printable ASCII"),
+        (known_sec & ident.is_null() & pl.col("_rule_id_required"),
+         pl.format("identificationNumber is required for {}", sec)),
+        (known_sec & (ident.str.len_chars() > rule["id_max"]),
+         pl.format("identificationNumber longer than {} characters for {}", rule["id_max"],
+                   sec)),
+        (charset("identificationNumber", _PRINTABLE),
+         "identificationNumber must be printable ASCII"),
+        (pl.col("addenda").str.len_chars() > 80, "addenda longer than 80 characters"),
+        (charset("addenda", _PRINTABLE), "addenda must be printable ASCII"),
+        (known_sec & pl.col("addenda").is_not_null() & (rule["max_addenda"] == 0),
+         pl.format("{} entries carry no addenda", sec)),
+        (known_sec & pl.col("paymentTypeCode").is_not_null()
+         & (pl.col("_rule_payment_type") == "none"),
+         pl.format("paymentTypeCode does not apply to {}", sec)),
+        (pl.col("paymentTypeCode").is_not_null()
+         & ~pl.col("paymentTypeCode").is_in(list(PAYMENT_TYPE_CODES)),
+         "paymentTypeCode must be R, S or ST"),
+        (known_sec & pl.col("paymentTypeCode").is_null()
+         & (pl.col("_rule_payment_type") == "debits") & debit,
+         pl.format("paymentTypeCode (R, S or ST) is required for {} debits", sec)),
+        (pl.col("effectiveEntryDate").is_not_null() & pl.col("_requested").is_null(),
+         pl.format("effectiveEntryDate {} is not a YYYY-MM-DD date",
+                   pl.col("effectiveEntryDate"))),
+        (pl.col("date_reason").is_not_null(), pl.col("date_reason")),
+        (pl.col("same_day") & (cents > settings.odfi.profile.same_day_limit_cents)
+         & (settings.effective_date_policy == "reject"),
+         pl.format("same-day entry over the Same Day ACH limit of ${}",
+                   pl.lit(f"{settings.odfi.profile.same_day_limit_cents / 100:,.2f}"))),
+        (pl.col("_desc_reason").is_not_null(), pl.col("_desc_reason")),
+    ]  # fmt: skip
+    return out
+
+
+#: What decides a description rule: few distinct combinations even in a million transfers.
+_DESC_KEY = (
+    "sec", "transactionType", "companyEntryDescription", "_has_addenda", "_micro", "_wages",
+    "_ecommerce", "prenote_flag", "_rule_required_description",
+)  # fmt: skip
+
+
+def description_reasons(frame: pl.DataFrame) -> pl.DataFrame:
+    """Reserved/required company entry descriptions (§11.3), judged once per distinct
+    (SEC, direction, description, …) combination and joined back."""
+    combos = frame.select(_DESC_KEY).unique()
+    sec, direction = pl.col("sec"), pl.col("transactionType")
+    desc_key = pl.col("companyEntryDescription").str.strip_chars().str.to_uppercase()
+    prenote = pl.col("prenote_flag").fill_null(False)
+    desc = pl.col("companyEntryDescription")
+    checks: list[tuple[pl.Expr, pl.Expr | str]] = [
+        (desc.is_null(), "companyEntryDescription is required"),
+        (desc.str.contains(r"^[ 0]*$"), "companyEntryDescription is blank or all zeros"),
+        (desc.str.len_chars() > 10, "companyEntryDescription longer than 10 characters"),
+        (~desc.str.contains(_PRINTABLE), "companyEntryDescription must be printable ASCII"),
+        (pl.col("_rule_required_description").is_not_null()
+         & (desc_key != pl.col("_rule_required_description")),
+         pl.format("{} entries must use companyEntryDescription {}", sec,
+                   pl.col("_rule_required_description"))),
+        (pl.col("_wages") & (sec == "PPD") & (direction == "Credit") & ~prenote
+         & ~desc_key.str.starts_with("PAYROLL"),
+         "wage credits of this company must use companyEntryDescription PAYROLL"),
+        (pl.col("_ecommerce") & (sec == "WEB") & (direction == "Debit") & ~prenote
+         & (desc_key != "PURCHASE"),
+         "e-commerce WEB debits of this company must use companyEntryDescription PURCHASE"),
+    ]  # fmt: skip
+    for r in RESERVED_DESCRIPTIONS:
+        hit = desc_key.str.starts_with(r.value) if r.prefix else desc_key == r.value
+        bad = ~sec.is_in(list(r.secs)) | ~direction.is_in(list(r.directions))
+        if r.max_amount_cents is not None:
+            bad = bad | ~pl.col("_micro")
+        if r.needs_addenda:
+            bad = bad | ~pl.col("_has_addenda")
+        checks.append((hit & bad, r.reason))
+    flags = [
+        pl.when(c.fill_null(False)).then(m if isinstance(m, pl.Expr) else pl.lit(m))
+        for c, m in checks
+    ]
+    judged = combos.with_columns(
+        _desc_reason=pl.concat_list(flags).list.drop_nulls().list.join("; ")
+    ).filter(pl.col("_desc_reason") != "")
+    if judged.height == 0:  # the usual case: no combination is wrong, no join back
+        return frame.with_columns(_desc_reason=pl.lit(None, pl.String))
+    return frame.join(
+        judged, on=list(_DESC_KEY), how="left", nulls_equal=True, maintain_order="left"
+    )
+
+
+def rule_columns() -> pl.DataFrame:
+    return pl.DataFrame(
+        [
+            {
+                "sec": code,
+                "_rule_credits": r.credits,
+                "_rule_debits": r.debits,
+                "_rule_max_addenda": r.max_addenda,
+                "_rule_name_max": r.name_max,
+                "_rule_id_max": r.id_max,
+                "_rule_id_required": r.id_required,
+                "_rule_name_required": r.name_required,
+                "_rule_max_amount": r.max_amount_cents,
+                "_rule_max_amount_text": f"${r.max_amount_cents / 100:,.2f}",
+                "_rule_payment_type": r.payment_type,
+                "_rule_zero_dollar": r.zero_dollar_remittance,
+                "_rule_required_description": r.required_description,
+                "_rule_layout": r.layout,
+            }
+            for code, r in SEC_RULES.items()
+        ],
+        schema_overrides={"_rule_required_description": pl.String},
+    )

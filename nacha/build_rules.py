@@ -1,0 +1,144 @@
+"""The builder's rule tables: columnar routing check, what each SEC code allows, reserved
+company entry descriptions. Rules are rows, not per-SEC code (design.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import polars as pl
+
+from nacha.checks import routing_check_digit_expr
+
+__all__ = [
+    "PAYMENT_TYPE_CODES",
+    "RESERVED_DESCRIPTIONS",
+    "SEC_RULES",
+    "ReservedDescription",
+    "SecRule",
+    "routing_is_valid_expr",
+]
+
+
+def routing_is_valid_expr(column: str | pl.Expr) -> pl.Expr:
+    """Columnar ABA check (nacha-format.md §12) on top of the core's check-digit expression."""
+    col = pl.col(column) if isinstance(column, str) else column
+    return col.str.contains(r"^[0-9]{9}$") & (
+        routing_check_digit_expr(col.str.slice(0, 8)) == col.str.slice(8, 1)
+    )
+
+
+# ------------------------------------------------------------- SEC rules (§4.2, §5, §11)
+
+
+@dataclass(frozen=True)
+class SecRule:
+    """What one originating SEC code allows; a row of :data:`SEC_RULES`.
+
+    ``layout``: ``standard`` (PPD-like), ``cie`` (name 40-54 and ID 55-76 swapped),
+    ``ctx`` (corporate: addenda count 55-58, 16-char name 59-74), ``check`` (check serial
+    number in 40-54: ARC, BOC, RCK). ``payment_type``: where WEB/TEL's Payment Type Code
+    (77-78) is required (``debits``) or merely allowed (``optional``).
+    """
+
+    credits: bool
+    debits: bool
+    max_addenda: int
+    name_max: int
+    id_max: int
+    layout: Literal["standard", "cie", "ctx", "check"] = "standard"
+    id_required: bool = False
+    name_required: bool = True
+    max_amount_cents: int = 99_999_999_99
+    payment_type: Literal["none", "optional", "debits"] = "none"
+    zero_dollar_remittance: bool = False
+    required_description: str | None = None
+
+
+#: The SEC codes achpipe originates. Everything else (IAT, ENR, POP, COR …) is refused with
+#: a reason naming it: those need fields the connectFi create request does not carry.
+SEC_RULES: dict[str, SecRule] = {
+    "PPD": SecRule(True, True, 1, 22, 15),
+    "CCD": SecRule(True, True, 1, 22, 15, zero_dollar_remittance=True),
+    "CTX": SecRule(True, True, 1, 16, 15, layout="ctx", zero_dollar_remittance=True),
+    "WEB": SecRule(True, True, 1, 22, 15, payment_type="debits"),
+    "TEL": SecRule(False, True, 0, 22, 15, payment_type="optional"),
+    "CIE": SecRule(True, False, 1, 15, 22, layout="cie", id_required=True),
+    "ARC": SecRule(False, True, 0, 22, 15, "check", True, False, 25_000_00),
+    "BOC": SecRule(False, True, 0, 22, 15, "check", True, False, 25_000_00),
+    "RCK": SecRule(
+        False, True, 0, 22, 15, "check", True, True, 2_500_00, required_description="REDEPCHECK"
+    ),
+}
+
+#: Valid WEB/TEL Payment Type Codes (entry 77-78).
+PAYMENT_TYPE_CODES = ("R", "S", "ST")
+
+
+@dataclass(frozen=True)
+class ReservedDescription:
+    """A Company Entry Description value the Rules reserve (nacha-format.md §11.3).
+
+    ``prefix``: matched against the start of the description (``PAYROLL`` must be in the
+    first 7 characters). Empty ``secs``/``directions`` mean "never in a transfer", with
+    ``reason`` saying why.
+    """
+
+    value: str
+    secs: frozenset[str]
+    directions: frozenset[str]
+    reason: str
+    prefix: bool = False
+    max_amount_cents: int | None = None
+    needs_addenda: bool = False
+
+
+_ANY = frozenset(SEC_RULES)
+RESERVED_DESCRIPTIONS: tuple[ReservedDescription, ...] = (
+    ReservedDescription(
+        "PAYROLL", frozenset({"PPD"}), frozenset({"Credit"}),
+        "PAYROLL is reserved for PPD credits paying wages", prefix=True,
+    ),
+    ReservedDescription(
+        "PURCHASE", frozenset({"WEB"}), frozenset({"Debit"}),
+        "PURCHASE is reserved for WEB debits for consumer purchases",
+    ),
+    ReservedDescription(
+        "REVERSAL", frozenset(), frozenset(),
+        "REVERSAL is reserved for reversals of a sent file (use the reversal builder)",
+    ),
+    ReservedDescription(
+        "RETRY PYMT", _ANY - {"CIE"}, frozenset({"Debit"}),
+        "RETRY PYMT is reserved for reinitiated debits",
+    ),
+    ReservedDescription(
+        "RETURN FEE", _ANY - {"CIE"}, frozenset({"Debit"}),
+        "RETURN FEE is reserved for returned-item fee debits",
+    ),
+    ReservedDescription(
+        "REDEPCHECK", frozenset({"RCK"}), frozenset({"Debit"}),
+        "REDEPCHECK is reserved for RCK entries",
+    ),
+    ReservedDescription(
+        "AUTOENROLL", frozenset(), frozenset(),
+        "AUTOENROLL is reserved for ENR entries (not originated by achpipe)",
+    ),
+    ReservedDescription(
+        "NONSETTLED", frozenset(), frozenset(), "NONSETTLED is reserved for ACH Operators"
+    ),
+    ReservedDescription(
+        "RECLAIM", frozenset(), frozenset(),
+        "RECLAIM is reserved for federal government reclamation entries",
+    ),
+    ReservedDescription(
+        "ACCTVERIFY", frozenset({"PPD", "CCD", "WEB"}), frozenset({"Credit", "Debit"}),
+        "ACCTVERIFY is reserved for micro-entries (PPD/CCD/WEB) under $1.00",
+        max_amount_cents=99,
+    ),
+    ReservedDescription(
+        "HCCLAIMPMT", frozenset({"CCD"}), frozenset({"Credit"}),
+        "HCCLAIMPMT is reserved for CCD healthcare claim credits with a TRN addenda",
+        needs_addenda=True,
+    ),
+)  # fmt: skip

@@ -1,0 +1,145 @@
+"""Shared pieces of the validator: entry identifiers parsed once, per-batch values
+gathered onto entries, running sums per batch."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from nacha import layouts as L
+from nacha.model import NachaFile
+
+# entry identifiers derived from the two parsed digit runs (see entry_numbers)
+tc_col = pl.col("_tc")
+rdfi_col = pl.col("_rdfi")
+cd_col = pl.col("_cd")
+ind_col = pl.col("_ind")
+trace_col = pl.col("_trace")
+
+
+def raw_field(f: NachaFile, name: str, *, first: int | None = None) -> pl.Expr | None:
+    """The raw (unstripped) characters of an entry field, per entry layout, from ``raw``
+    (only its first ``first`` characters when given)."""
+    chain = None
+    keys = f.entry_layouts
+    for key in keys:
+        fld = L.ENTRY_LAYOUTS[key].by_name.get(name)
+        if fld is None:
+            continue
+        value = pl.col("raw").str.slice(fld.offset, first or fld.width)
+        if len(keys) == 1:
+            return value
+        cond = pl.col("_layout") == key
+        chain = pl.when(cond).then(value) if chain is None else chain.when(cond).then(value)
+    return chain
+
+
+def entry_numbers(f: NachaFile) -> pl.DataFrame:
+    """Entry identifiers parsed to integers straight from the records, two column passes:
+    positions 2-12 (transaction code, RDFI id, check digit) and 79-94 (addenda indicator,
+    trace number) are digit runs in every entry layout. Shared by totals and entry rules."""
+    cached = f.__dict__.get("_numbers")
+    if cached is not None:
+        return cached
+    raw = pl.col("raw")
+    layout_col = ["_layout"] if "_layout" in f.entry_records.columns else []
+    amount = raw_field(f, "amount")
+    assert amount is not None
+    # batch_index is a cumulative count, so sorted: group-bys take polars' sorted fast path
+    e = f.entry_records.select(
+        "line", pl.col("batch_index").set_sorted(), "entry_index", "raw", *layout_col
+    )
+    # one digit run at a time: only one sliced string column is alive at once (peak memory)
+    head = e.select(raw.str.slice(1, 11).str.to_integer(strict=False).alias("h"))["h"]
+    derived = e.select(
+        (pl.lit(head) // 10**9).cast(pl.Int16).alias("_tc"),
+        (pl.lit(head) // 10 % 10**8).cast(pl.Int32).alias("_rdfi"),
+        (pl.lit(head) % 10).cast(pl.Int8).alias("_cd"),
+    )
+    del head
+    tail = e.select(raw.str.slice(78, 16).str.to_integer(strict=False).alias("t"))["t"]
+    derived = derived.with_columns(
+        (pl.lit(tail) // 10**15).cast(pl.Int8).alias("_ind"),
+        (pl.lit(tail) % 10**15).alias("_trace"),
+    )
+    del tail
+    amounts = e.select(amount.str.to_integer(strict=False).cast(pl.Int64).alias("amount"))
+    e = pl.concat([e, derived, amounts], how="horizontal")
+    f.__dict__["_numbers"] = e
+    return e
+
+
+def sums_by_batch(f: NachaFile) -> pl.DataFrame:
+    """Per batch_index (0 = entries outside any batch): entry count, RDFI id sum (before the
+    10-digit cut), debit and credit totals, from running sums over the sorted batch_index
+    (one column at a time keeps the transient memory of a million entries small); cached."""
+    cached = f.__dict__.get("_sums")
+    if cached is not None:
+        return cached
+    e = entry_numbers(f)
+    debit = debit_expr(tc_col)
+    # rows where the batch changes (batch_index is sorted): per-batch sums are differences of
+    # running sums taken there, so no hash table over a million rows is built
+    last = e.select(
+        (pl.col("batch_index") != pl.col("batch_index").shift(-1)).fill_null(True).alias("m")
+    )["m"]
+    ends = e.select(pl.int_range(pl.len()).alias("i"))["i"].filter(last)
+    out = e.select(pl.col("batch_index").gather(ends), (ends + 1).alias("_cum_n"))
+    for name, expr in (
+        ("_hash_sum", rdfi_col.cast(pl.Int64)),
+        ("_debit", pl.when(debit).then(pl.col("amount")).otherwise(0).cast(pl.Int64)),
+        ("_credit", pl.when(debit).then(0).otherwise(pl.col("amount")).cast(pl.Int64)),
+    ):
+        running = e.select(expr.fill_null(0).cum_sum().alias("c"))["c"].gather(ends)
+        out = out.with_columns((running - running.shift(1, fill_value=0)).alias(name))
+    out = out.with_columns(
+        (pl.col("_cum_n") - pl.col("_cum_n").shift(1, fill_value=0)).alias("_n")
+    ).drop("_cum_n")
+    f.__dict__["_sums"] = out
+    return out
+
+
+def per_batch(
+    f: NachaFile, values: dict[int, object], dtype: pl.DataType, default: object
+) -> pl.Expr:
+    """An expression giving each entry a per-batch value (gathered by batch_index)."""
+    n = int(f.batches["batch_index"].max() or 0) if f.batches.height else 0
+    table = [default] * (n + 1)
+    for k, v in values.items():
+        table[k] = v
+    return pl.lit(pl.Series(table, dtype=dtype)).gather(pl.col("batch_index"))
+
+
+def debit_expr(tc: pl.Expr) -> pl.Expr:
+    """Debit by transaction code: second digit 5-9; ADV codes 82/84/86/88 (even)."""
+    return pl.when(tc >= 80).then(tc % 2 == 0).otherwise(tc % 10 >= 5)
+
+
+def blank_field(f: NachaFile, e: pl.DataFrame, name: str, blank_chars: str) -> pl.Expr | None:
+    """Rows whose field ``name`` consists only of ``blank_chars`` (e.g. spaces, or spaces and
+    zeros). Screens on the first character (an inline, copy-free slice), then checks the
+    whole field only for the few candidates — no million-row copy of the field."""
+    head = raw_field(f, name, first=1)
+    full = raw_field(f, name)
+    if head is None or full is None:
+        return None
+    candidates = e.filter(head.is_in(list(blank_chars)))
+    if candidates.height == 0:
+        return pl.lit(False)
+    pattern = "^[" + "".join("\\" + c if c in "\\]^-" else c for c in blank_chars) + "]*$"
+    lines = candidates.filter(full.str.contains(pattern))["line"]
+    if lines.len() == 0:
+        return pl.lit(False)
+    return pl.col("line").is_in(lines.implode())
+
+
+def evaluate_alone(frame: pl.DataFrame, expr: pl.Expr) -> pl.Expr:
+    """Evaluate a string-slicing check on its own (one slice column alive at a time keeps the
+    peak memory of a million-entry validation down) and return it as a literal column."""
+    return pl.lit(frame.select(expr.alias("_v"))["_v"])
+
+
+def check_digit_expr(rdfi: pl.Expr) -> pl.Expr:
+    total = pl.lit(0, dtype=pl.Int64)
+    for i, w in enumerate((3, 7, 1, 3, 7, 1, 3, 7)):
+        total = total + (rdfi // 10 ** (7 - i)) % 10 * w
+    return (10 - total % 10) % 10

@@ -1,0 +1,309 @@
+"""Entry rules, evaluated in one pass over a million entries (see validator)."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from nacha.codes import (
+    SEC_BY_CODE,
+    TRANSACTION_BY_CODE,
+)
+from nacha.issues import empty_issues, fmt, issue_rows
+from nacha.model import NachaFile
+from nacha.validation_common import (
+    blank_field,
+    cd_col,
+    check_digit_expr,
+    debit_expr,
+    entry_numbers,
+    evaluate_alone,
+    ind_col,
+    per_batch,
+    raw_field,
+    rdfi_col,
+    tc_col,
+    trace_col,
+)
+
+_NAME_REQUIRED_SECS = {"PPD", "WEB", "TEL", "CCD", "CIE", "RCK", "CTX"}
+_LIVE_KINDS = {"live", "reversal"}
+
+
+def entry_issues(f: NachaFile) -> pl.DataFrame:
+    if f.entry_records.height == 0:
+        return empty_issues()
+    e = entry_numbers(f)
+    b = f.batches
+    secs = dict(zip(b["batch_index"].to_list(), b["sec_code"].to_list(), strict=True))
+    sccs = dict(zip(b["batch_index"].to_list(), b["service_class_code"].to_list(), strict=True))
+    descs = dict(
+        zip(b["batch_index"].to_list(), b["company_entry_description"].to_list(), strict=True)
+    )
+    odfi = {
+        k: int(v) if v and v.isascii() and v.isdigit() else -1
+        for k, v in zip(b["batch_index"].to_list(), b["odfi_id"].to_list(), strict=True)
+    }
+
+    def sec_attr(fn) -> dict[int, bool]:  # type: ignore[no-untyped-def]
+        return {
+            k: bool(fn(v or "", descs.get(k) or "", sccs.get(k) or "")) for k, v in secs.items()
+        }
+
+    # every per-batch attribute in one bit mask, gathered onto the entries once
+    attrs = {
+        "adv": lambda s, d, c: s == "ADV",
+        "cor": lambda s, d, c: s == "COR",
+        "credit_only": _credit_only,
+        "debit_only": _debit_only,
+        "scc220": lambda s, d, c: c == "220",
+        "scc225": lambda s, d, c: c == "225",
+        "name_required": lambda s, d, c: s in _NAME_REQUIRED_SECS,
+        "web": lambda s, d, c: s == "WEB",
+        "iat": lambda s, d, c: s == "IAT",
+        "remittance": lambda s, d, c: s in ("CCD", "CTX"),
+    }
+    masks: dict[int, int] = {}
+    for bit, fn in enumerate(attrs.values()):
+        for k, on in sec_attr(fn).items():
+            masks[k] = masks.get(k, 0) | (int(on) << bit)
+    mask = per_batch(f, masks, pl.Int16(), 0)
+    flag = {name: (mask // (1 << bit)) % 2 == 1 for bit, name in enumerate(attrs)}
+    is_adv, is_cor, iat, web = flag["adv"], flag["cor"], flag["iat"], flag["web"]
+    credit_only, debit_only = flag["credit_only"], flag["debit_only"]
+    scc_credit_only, scc_debit_only = flag["scc220"], flag["scc225"]
+    name_required = flag["name_required"]
+    remittance = flag["remittance"]
+    odfi_e = per_batch(f, odfi, pl.Int32(), -1)
+
+    tc = tc_col
+    second = tc % 10
+    valid_tc = [int(c) for c, t in TRANSACTION_BY_CODE.items() if t.kind != "advice"]
+    adv_tc = [int(c) for c, t in TRANSACTION_BY_CODE.items() if t.kind == "advice"]
+    live = [int(c) for c, t in TRANSACTION_BY_CODE.items() if t.kind in _LIVE_KINDS]
+    zero_req = [int(c) for c, t in TRANSACTION_BY_CODE.items() if t.zero_amount_required]
+    zero_dollar = [int(c) for c, t in TRANSACTION_BY_CODE.items() if t.kind == "zero_dollar"]
+    is_debit = debit_expr(tc)
+    returns_noc = second.is_in([1, 6])
+    # counts of addenda per entry (entry_index is 1..E in entries order)
+    counts = f.addenda.group_by("entry_index").agg(pl.len().alias("_c"))
+    n_entries = f.entry_records.height
+    table = pl.zeros(n_entries + 1, dtype=pl.Int32, eager=True)
+    if counts.height:
+        idx = counts.filter(pl.col("entry_index").is_between(1, n_entries))
+        table = table.scatter(idx["entry_index"], idx["_c"].cast(pl.Int32))
+    n_add = pl.lit(table).gather(pl.col("entry_index"))
+    names = raw_field(f, "individual_name")
+    pay = raw_field(f, "discretionary_data")
+    acct = raw_field(f, "dfi_account_number")
+    assert acct is not None
+
+    checks: dict[str, pl.Expr] = {
+        "entry.transaction_code": tc.is_null()
+        | pl.when(is_adv).then(~tc.is_in(adv_tc)).otherwise(~tc.is_in(valid_tc)),
+        "entry.rdfi_check_digit": ~is_adv & _bad_check_digit(e),
+        "entry.amount_zero": ~is_adv & tc.is_in(live) & (pl.col("amount") == 0),
+        "entry.prenote_amount": tc.is_in(zero_req) & (pl.col("amount") != 0),
+        "entry.addenda_indicator": ~ind_col.is_in([0, 1])
+        | (~is_adv & (((ind_col == 1) & (n_add == 0)) | ((ind_col == 0) & (n_add > 0)))),
+        "entry.trace_odfi": ~is_adv & (trace_col // 10**7 != odfi_e),
+        "entry.trace_order": ~is_adv
+        & (pl.col("batch_index") == pl.col("batch_index").shift(1))
+        & (trace_col <= trace_col.shift(1)),
+        "entry.service_class": ~iat & ((scc_credit_only & is_debit) | (scc_debit_only & ~is_debit)),
+        "entry.sec_direction": ~is_cor
+        & ~returns_noc
+        & ((credit_only & is_debit) | (debit_only & ~is_debit)),
+        "entry.dfi_account_number": blank_field(f, e, "dfi_account_number", " "),
+        "entry.zero_dollar_addenda": remittance & tc.is_in(zero_dollar) & (n_add == 0),
+    }
+    needs = {
+        name
+        for name, on in (
+            (
+                "name",
+                any((masks.get(k, 0) >> list(attrs).index("name_required")) & 1 for k in masks),
+            ),
+            ("web", any((masks.get(k, 0) >> list(attrs).index("web")) & 1 for k in masks)),
+        )
+        if on
+    }
+    if names is not None and "name" in needs:
+        checks["entry.individual_name"] = name_required & blank_field(f, e, "individual_name", " 0")
+    if pay is not None and "web" in needs:
+        checks["entry.payment_type"] = (
+            web
+            & is_debit
+            & ~returns_noc
+            & tc.is_in(live)
+            & ~evaluate_alone(e, pay.is_in(["R ", "S ", "ST"]))
+        )
+    # boolean columns are bitmaps: cheap even for a million entries; only offenders survive
+    # one pass computes whether any rule fails anywhere; the per-rule flags are computed only
+    # when something did (valid files, the bulk case, pay for the single pass)
+    flags = [v.fill_null(False).alias(k) for k, v in checks.items()]
+    any_bad = e.select(pl.any_horizontal(flags).alias("m"))["m"]
+    if any_bad.any():
+        bad = e.select(
+            "line",
+            "batch_index",
+            "entry_index",
+            "_tc",
+            "_rdfi",
+            "_cd",
+            "_trace",
+            "amount",
+            *flags,
+        ).filter(any_bad)
+    else:
+        bad = e.head(0)
+    out: list[pl.DataFrame] = []
+    if bad.height:
+        msgs = {
+            "entry.transaction_code": (
+                "transaction_code",
+                fmt("transaction code {} is not valid here", tc_col),
+            ),
+            "entry.rdfi_check_digit": (
+                "check_digit",
+                fmt(
+                    "check digit {} should be {} for RDFI {}",
+                    cd_col,
+                    check_digit_expr(rdfi_col),
+                    rdfi_col,
+                ),
+            ),
+            "entry.amount_zero": ("amount", pl.lit("live entry with a zero amount")),
+            "entry.prenote_amount": (
+                "amount",
+                fmt(
+                    "transaction code {} requires a zero amount, found {}",
+                    tc_col,
+                    pl.col("amount"),
+                ),
+            ),
+            "entry.addenda_indicator": (
+                "addenda_record_indicator",
+                pl.lit("addenda record indicator disagrees with the addenda that follow"),
+            ),
+            "entry.trace_odfi": (
+                "trace_number",
+                pl.lit("trace number does not start with the batch's ODFI identification"),
+            ),
+            "entry.trace_order": (
+                "trace_number",
+                pl.lit("trace number does not ascend within the batch"),
+            ),
+            "entry.service_class": (
+                "transaction_code",
+                fmt("transaction code {} not allowed by the batch's service class", tc_col),
+            ),
+            "entry.sec_direction": (
+                "transaction_code",
+                fmt("transaction code {} not allowed for the batch's SEC code", tc_col),
+            ),
+            "entry.zero_dollar_addenda": (
+                "addenda_record_indicator",
+                pl.lit("zero-dollar CCD/CTX entry without the remittance addenda it exists for"),
+            ),
+            "entry.dfi_account_number": (
+                "dfi_account_number",
+                pl.lit("DFI account number is blank"),
+            ),
+            "entry.individual_name": (
+                "individual_name",
+                pl.lit("receiver name is blank or all zeros"),
+            ),
+            "entry.payment_type": (
+                "discretionary_data",
+                pl.lit("WEB/TEL debit payment type code must be R, S or ST"),
+            ),
+        }
+        for rule, (field, msg) in msgs.items():
+            if rule in checks:
+                out.append(
+                    issue_rows(
+                        bad.filter(pl.col(rule)),
+                        record_type="entry",
+                        field=field,
+                        rule=rule,
+                        message=msg,
+                    )
+                )
+    # duplicates across the file: a sort and a neighbour compare; rows only if any exist
+    traces = e.select(trace_col.alias("t"))["t"].drop_nulls().sort()
+    has_dup = traces.len() > 1 and bool((traces.diff() == 0).any())
+    dup = e.filter(trace_col.is_duplicated()) if has_dup else e.head(0)
+    out.append(
+        issue_rows(
+            dup,
+            record_type="entry",
+            field="trace_number",
+            rule="entry.trace_duplicate",
+            message=fmt("trace number {} appears more than once", trace_col),
+        )
+    )
+    out.append(_addenda_counts(f, n_add))
+    return pl.concat([o for o in out if o.height]) if any(o.height for o in out) else empty_issues()
+
+
+def _bad_check_digit(e: pl.DataFrame) -> pl.Expr:
+    """Wrong check digits, computed once per distinct routing number (files repeat a few
+    thousand routing numbers over a million entries)."""
+    pair = rdfi_col.cast(pl.Int64) * 10 + cd_col.cast(pl.Int64)
+    pairs = e.select(pair.unique().alias("p")).filter(pl.col("p").is_not_null())
+    bad = pairs.filter(check_digit_expr(pl.col("p") // 10) != pl.col("p") % 10)["p"]
+    if bad.len() == 0:
+        return pl.lit(False)
+    return pair.is_in(bad.implode())
+
+
+def _credit_only(sec: str, desc: str, scc: str) -> bool:
+    s = SEC_BY_CODE.get(sec)
+    if s is None:
+        return False
+    if desc.startswith("REVERSAL") and s.debits and not s.credits:
+        return True  # a reversal of a debit-only SEC carries credits
+    return s.credits and not s.debits
+
+
+def _debit_only(sec: str, desc: str, scc: str) -> bool:
+    s = SEC_BY_CODE.get(sec)
+    if s is None or desc.startswith("REVERSAL"):
+        return False
+    return s.debits and not s.credits
+
+
+def _addenda_counts(f: NachaFile, n_add: pl.Expr) -> pl.DataFrame:
+    if not {"corporate", "iat"} & set(f.entry_layouts):
+        return empty_issues()
+    # IAT entries: moov and bank files disagree on what the count covers; checked for CTX only
+    iat_batches = f.batches.filter(pl.col("sec_code").is_in(["IAT", "COR"]))["batch_index"]
+    e = f.entries.filter(~pl.col("batch_index").is_in(iat_batches.implode())).select(
+        "line", "entry_index", "number_of_addenda_records"
+    )
+    # CTX/IAT count fields cover the forward addenda (05, IAT 10-18), not return/NOC addenda
+    counted = (
+        f.addenda.filter(~pl.col("addenda_type_code").is_in(["98", "99"]))
+        .group_by("entry_index")
+        .agg(pl.len().cast(pl.Int64).alias("_n"))
+    )
+    bad = (
+        e.filter(pl.col("number_of_addenda_records").is_not_null())
+        .join(counted, on="entry_index", how="left")
+        .with_columns(pl.col("_n").fill_null(0))
+        .filter(pl.col("number_of_addenda_records") != pl.col("_n"))
+    )
+    return issue_rows(
+        bad,
+        record_type="entry",
+        field="number_of_addenda_records",
+        rule="entry.addenda_count",
+        message=fmt(
+            "number of addenda records {} but {} follow",
+            pl.col("number_of_addenda_records"),
+            pl.col("_n"),
+        ),
+    )
+
+
+# --------------------------------------------------------------------------------- addenda

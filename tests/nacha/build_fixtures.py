@@ -1,0 +1,70 @@
+"""Shared small inputs for the builder tests: settings, a clock, transfers factories."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import polars as pl
+
+from nacha.build_settings import BuildSettings, Company, Odfi, Originator, SettlementAccount
+
+CT = ZoneInfo("America/Chicago")
+#: Tue 2026-03-10 09:00 CT: before the same-day cut-off; earliest standard date Wed 03-11.
+NOW = datetime(2026, 3, 10, 9, 0, tzinfo=CT)
+TODAY = "2026-03-10"
+NEXT = "2026-03-11"
+
+ACME = Company(
+    "ACME",
+    "ACME PAYMENTS",
+    "1234567890",
+    default=True,
+    settlement=SettlementAccount("091000019", "000111222333", "Checking", "ACME SETTLEMENT"),
+)
+GLOBEX = Company(
+    "GLOBEX",
+    "GLOBEX CORP",
+    "9876543210",
+    settlement=SettlementAccount("091000019", "000999888777", "Savings"),
+)
+
+
+def settings(**overrides: Any) -> BuildSettings:
+    base: dict[str, Any] = {
+        "originator": Originator("1234567890", "ACME PAYMENTS INC", "091000019", "ACHPIPE"),
+        "odfi": Odfi("091000019", "FIRST EXAMPLE BANK"),
+        "companies": (ACME, GLOBEX),
+    }
+    base.update(overrides)
+    return BuildSettings(**base)
+
+
+def transfer(**fields: Any) -> dict[str, Any]:
+    """One valid PPD credit for tomorrow; override any connectFi field."""
+    row: dict[str, Any] = {
+        "reference": "T1",
+        "clientCode": "ACME",
+        "effectiveEntryDate": NEXT,
+        "standardEntryClassCode": "PPD",
+        "individualName": "JANE Q PUBLIC",
+        "routingNumber": "021000021",
+        "DFIAccountNumber": "000123456789",
+        "accountType": "Checking",
+        "transactionType": "Credit",
+        "amount": "12.34",
+        "currency": "USD",
+        "companyEntryDescription": "PAYROLL",
+        "identificationNumber": None,
+        "paymentTypeCode": None,
+        "addenda": None,
+        "prenote": None,
+    }
+    row.update(fields)
+    return row
+
+
+def frame(*rows: dict[str, Any]) -> pl.DataFrame:
+    schema = {k: pl.String for k in transfer()}
+    return pl.DataFrame(list(rows), schema=schema)

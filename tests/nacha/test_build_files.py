@@ -1,0 +1,291 @@
+"""Batching, trace numbers, offsets, limits and naming of built files."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+import pytest
+
+from nacha.build import ENTRIES_SCHEMA, build_files
+from nacha.build_settings import Limits
+from nacha.errors import NachaWriteError
+from tests.nacha.build_fixtures import NOW, TODAY, frame, settings, transfer
+
+
+def records(content: bytes, kind: str) -> list[str]:
+    return [line for line in content.decode("ascii").splitlines() if line[:1] == kind]
+
+
+def mixed_transfers() -> pl.DataFrame:
+    rows = [
+        transfer(reference="P1"),
+        transfer(reference="P2", amount="5.00", accountType="Savings"),
+        transfer(reference="D1", transactionType="Debit", companyEntryDescription="BILLING"),
+        transfer(reference="D2", transactionType="Debit", companyEntryDescription="BILLING",
+                 clientCode="GLOBEX", amount="7.77"),
+        transfer(reference="W1", standardEntryClassCode="WEB", transactionType="Debit",
+                 paymentTypeCode="R", companyEntryDescription="PURCHASE", addenda="ORDER 1"),
+        transfer(reference="S1", effectiveEntryDate=TODAY, companyEntryDescription="BILLING",
+                 transactionType="Debit", amount="3.00"),
+        transfer(reference="B1", transactionType="Credit", companyEntryDescription="BILLING",
+                 amount="1.00"),
+    ]  # fmt: skip
+    return frame(*rows)
+
+
+def test_one_batch_per_key_with_ascending_numbers() -> None:
+    result = build_files(mixed_transfers(), settings(), now=NOW, file_id_modifiers="A")
+    (built,) = result.files
+    headers = records(built.content, "5")
+    keys = [(h[4:20].strip(), h[50:53], h[53:63].strip(), h[69:75], h[1:4]) for h in headers]
+    assert keys == [
+        ("ACME PAYMENTS", "PPD", "BILLING", "260310", "200"),  # same day first (earlier date)
+        ("ACME PAYMENTS", "PPD", "BILLING", "260311", "200"),
+        ("ACME PAYMENTS", "PPD", "PAYROLL", "260311", "200"),
+        ("ACME PAYMENTS", "WEB", "PURCHASE", "260311", "200"),
+        ("GLOBEX CORP", "PPD", "BILLING", "260311", "200"),
+    ]
+    assert [int(h[87:94]) for h in headers] == [1, 2, 3, 4, 5]
+    assert result.summary["batches"] == 5
+    assert result.summary["same_day_entries"] == 1
+
+
+def test_split_service_classes() -> None:
+    result = build_files(
+        mixed_transfers(), settings(service_class_mode="split"), now=NOW, file_id_modifiers="A"
+    )
+    headers = records(result.files[0].content, "5")
+    by_key = [(h[53:63].strip(), h[69:75], h[1:4]) for h in headers]
+    assert ("BILLING", "260311", "220") in by_key and ("BILLING", "260311", "225") in by_key
+    for h, c in zip(headers, records(result.files[0].content, "8"), strict=True):
+        assert h[1:4] == c[1:4]
+    entries = result.entries.join(
+        pl.DataFrame(
+            {"batch_number": range(1, len(headers) + 1), "svc": [h[1:4] for h in headers]}
+        ),
+        on="batch_number",
+    )
+    credit = entries["transaction_code"].str.slice(1, 1).cast(pl.Int32) <= 4
+    assert (entries.filter(credit)["svc"] == "220").all()
+    assert (entries.filter(~credit)["svc"] == "225").all()
+
+
+def test_trace_numbers_ascend_across_the_file_and_map_to_references() -> None:
+    result = build_files(
+        mixed_transfers(), settings(), now=NOW, file_id_modifiers="A", first_trace_sequence=500
+    )
+    content = result.files[0].content
+    traces = [line[79:94] for line in records(content, "6")]
+    assert traces == sorted(traces) and len(set(traces)) == len(traces)
+    assert all(t.startswith("09100001") for t in traces)
+    assert [int(t[8:]) for t in traces] == list(range(500, 500 + len(traces)))
+    assert result.next_trace_sequence == 500 + len(traces)
+    in_file = {line[79:94]: line for line in records(content, "6")}
+    for row in result.entries.iter_rows(named=True):
+        line = in_file[row["trace_number"]]
+        assert int(line[29:39]) == row["amount_cents"]
+        assert line[1:3] == row["transaction_code"]
+    assert dict(zip(ENTRIES_SCHEMA, result.entries.dtypes, strict=True)) == ENTRIES_SCHEMA
+    assert result.entries["account_mask"].to_list()[0] == "********6789"
+    assert result.entries["file_name"].unique().to_list() == [result.files[0].name]
+
+
+def test_addenda_follow_their_entry() -> None:
+    result = build_files(mixed_transfers(), settings(), now=NOW, file_id_modifiers="A")
+    lines = result.files[0].content.decode().splitlines()
+    (i,) = [n for n, line in enumerate(lines) if line.startswith("7")]
+    entry, addenda = lines[i - 1], lines[i]
+    assert entry[78] == "1" and addenda[3:83].rstrip() == "ORDER 1"
+    assert addenda[83:87] == "0001" and addenda[87:94] == entry[87:94]
+
+
+def test_balanced_files_offset_every_batch() -> None:
+    s = settings(balanced=True)
+    result = build_files(mixed_transfers(), s, now=NOW, file_id_modifiers="A")
+    content = result.files[0].content
+    control = records(content, "9")[0]
+    assert control[31:43] == control[43:55]  # file debits == credits
+    for c in records(content, "8"):
+        assert c[20:32] == c[32:44]
+    offsets = result.entries.filter(pl.col("kind") == "offset")
+    assert offsets.height == 5
+    assert offsets["reference"].null_count() == 5
+    # each offset is the last entry of its batch
+    last = result.entries.group_by("batch_number").agg(pl.col("kind").last())
+    assert set(last["kind"]) == {"offset"}
+    globex = offsets.filter(pl.col("client_code") == "GLOBEX")
+    assert globex["transaction_code"].to_list() == ["32"]  # savings settlement, credit offset
+
+
+def test_balanced_batch_whose_net_exceeds_one_entry_is_split() -> None:
+    # Two debits summing past $99,999,999.99: one offset could not hold the net (10-digit
+    # amount field), so the batch is split and each part gets an offset that fits.
+    rows = [
+        transfer(reference="BIG", amount="99999999.99", transactionType="Debit",
+                 companyEntryDescription="BILLING"),
+        transfer(reference="SMALL", amount="601.42", transactionType="Debit",
+                 companyEntryDescription="BILLING"),
+    ]  # fmt: skip
+    result = build_files(frame(*rows), settings(balanced=True), now=NOW, file_id_modifiers="A")
+    assert result.rejected.height == 0
+    offsets = result.entries.filter(pl.col("kind") == "offset")
+    assert sorted(offsets["amount_cents"].to_list()) == [60142, 9_999_999_999]
+    assert result.entries["batch_number"].n_unique() == 2
+
+
+def test_file_limits_split_into_several_files_with_continuing_traces() -> None:
+    rows = [transfer(reference=f"R{i}", amount="10.00") for i in range(25)]
+    s = settings(limits=Limits(max_file_lines=20, max_batch_entries=999_999))
+    result = build_files(frame(*rows), s, now=NOW, file_id_modifiers="ABCDEFG")
+    assert len(result.files) > 1
+    assert [f.summary["file_id_modifier"] for f in result.files] == list("ABCDEFG")[
+        : len(result.files)
+    ]
+    all_traces: list[str] = []
+    for f in result.files:
+        lines = f.content.decode().splitlines()
+        assert len(lines) <= 20 and len(lines) % 10 == 0
+        all_traces += [line[79:94] for line in records(f.content, "6")]
+        assert [int(h[87:94]) for h in records(f.content, "5")] == list(
+            range(1, len(records(f.content, "5")) + 1)
+        )
+    assert all_traces == sorted(all_traces) and len(all_traces) == 25
+    assert result.entries["file_index"].n_unique() == len(result.files)
+    with pytest.raises(NachaWriteError, match="file ID modifier"):
+        build_files(frame(*rows), s, now=NOW, file_id_modifiers="A")
+
+
+def test_dollar_limits_split_files() -> None:
+    rows = [transfer(reference=f"R{i}", amount="600.00") for i in range(5)]
+    s = settings(limits=Limits(max_file_credit_cents=1_000_00))
+    result = build_files(frame(*rows), s, now=NOW, file_id_modifiers="ABCDE")
+    assert len(result.files) == 5
+    assert all(f.summary["credit_total_cents"] <= 1_000_00 for f in result.files)
+    assert sum(f.summary["credit_total_cents"] for f in result.files) == 5 * 600_00
+
+
+def test_batch_limit_splits_a_key_into_several_batches() -> None:
+    rows = [transfer(reference=f"R{i}", amount="1.00") for i in range(10)]
+    result = build_files(
+        frame(*rows), settings(limits=Limits(max_batch_entries=5)), now=NOW, file_id_modifiers="A"
+    )
+    controls = records(result.files[0].content, "8")
+    assert len(controls) >= 3
+    assert all(int(c[4:10]) <= 5 for c in controls)
+    assert sum(int(c[4:10]) for c in controls) == 10
+
+
+def test_file_names_from_the_template() -> None:
+    s = settings(
+        file_name_template="{company}_{kind}_{date:%y%m%d}_{created:%H%M}_{modifier}{seq:03d}.ach",
+        service_class_mode="split",
+    )
+    rows = [transfer(reference="A1", transactionType="Debit", companyEntryDescription="BILL")]
+    result = build_files(
+        frame(*rows), s, now=NOW, file_id_modifiers="Q", business_date=date(2026, 3, 9)
+    )
+    assert result.files[0].name == "ACME_PAYMENTS_debit_260309_0900_Q001.ach"
+
+
+def test_line_endings() -> None:
+    result = build_files(
+        frame(transfer()), settings(line_ending="\r\n"), now=NOW, file_id_modifiers="A"
+    )
+    content = result.files[0].content
+    assert content.count(b"\r\n") == 10 and len(content) == 960
+    with pytest.raises(ValueError, match="line_ending"):
+        settings(line_ending="")
+
+
+def test_empty_input_builds_nothing() -> None:
+    result = build_files(frame(), settings(), now=NOW, file_id_modifiers="A")
+    assert result.files == () and result.entries.height == 0 and result.rejected.height == 0
+    assert result.summary["entries"] == 0
+
+
+def test_only_rejected_input_builds_nothing() -> None:
+    result = build_files(frame(transfer(amount="x")), settings(), now=NOW, file_id_modifiers="A")
+    assert result.files == () and result.rejected.height == 1
+
+
+def test_trace_sequence_overflow_is_refused() -> None:
+    rows = [transfer(reference=f"R{i}") for i in range(3)]
+    with pytest.raises(NachaWriteError, match="trace sequence"):
+        build_files(
+            frame(*rows), settings(), now=NOW, file_id_modifiers="A", first_trace_sequence=9_999_998
+        )
+
+
+def test_sec_layouts_in_the_file() -> None:
+    rows = [
+        transfer(reference="C1", standardEntryClassCode="CIE", companyEntryDescription="BILL PAY",
+                 individualName="PAT PAYER", identificationNumber="ACCT-AT-BILLER-0042"),
+        transfer(reference="X1", standardEntryClassCode="CTX", companyEntryDescription="INVOICE",
+                 individualName="GLOBEX CORP", addenda="ISA*00*", identificationNumber="INV9"),
+        transfer(reference="K1", standardEntryClassCode="RCK", transactionType="Debit",
+                 companyEntryDescription="REDEPCHECK", identificationNumber="0000001234",
+                 amount="25.00"),
+    ]  # fmt: skip
+    result = build_files(frame(*rows), settings(), now=NOW, file_id_modifiers="A")
+    assert result.rejected.height == 0, result.rejected.to_dicts()
+    entries = {line[79:94]: line for line in records(result.files[0].content, "6")}
+    by_ref = dict(result.entries.select("reference", "trace_number").iter_rows())
+    cie, ctx, rck = entries[by_ref["C1"]], entries[by_ref["X1"]], entries[by_ref["K1"]]
+    assert cie[39:54].rstrip() == "PAT PAYER" and cie[54:76].rstrip() == "ACCT-AT-BILLER-0042"
+    assert ctx[54:58] == "0001" and ctx[58:74].rstrip() == "GLOBEX CORP" and ctx[78] == "1"
+    assert rck[39:54].rstrip() == "0000001234" and rck[54:76].rstrip() == "JANE Q PUBLIC"
+
+
+def test_prenotes_are_zero_dollar_and_marked() -> None:
+    rows = [transfer(reference="N1", amount="0", prenote="true")]
+    result = build_files(frame(*rows), settings(), now=NOW, file_id_modifiers="A")
+    row = result.entries.row(0, named=True)
+    assert (row["kind"], row["amount_cents"], row["transaction_code"]) == ("prenote", 0, "23")
+
+
+def test_one_way_sec_batches_get_a_companion_offset_batch() -> None:
+    rows = [
+        transfer(reference="T1", standardEntryClassCode="TEL", transactionType="Debit",
+                 companyEntryDescription="BILL", amount="75.00"),
+        transfer(reference="C1", standardEntryClassCode="CIE", companyEntryDescription="BILL PAY",
+                 individualName="PAT", identificationNumber="X1", amount="20.00"),
+    ]  # fmt: skip
+    result = build_files(frame(*rows), settings(balanced=True), now=NOW, file_id_modifiers="A")
+    content = result.files[0].content
+    headers = [(h[50:53], h[53:63].strip()) for h in records(content, "5")]
+    assert headers == [("CIE", "BILL PAY"), ("CCD", "BILL PAY"), ("TEL", "BILL"), ("CCD", "BILL")]
+    controls = records(content, "8")
+    assert [(int(c[20:32]), int(c[32:44])) for c in controls] == [
+        (0, 2000),
+        (2000, 0),
+        (7500, 0),
+        (0, 7500),
+    ]
+    control = records(content, "9")[0]
+    assert control[31:43] == control[43:55]
+    offsets = result.entries.filter(pl.col("kind") == "offset")
+    assert offsets["sec"].to_list() == ["CCD", "CCD"]
+
+
+def test_every_built_file_is_validated_before_it_is_returned(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import nacha.build as build_module
+
+    real = build_module.write_file
+
+    def corrupt(frames, *, line_ending):  # type: ignore[no-untyped-def]
+        lines = real(frames, line_ending=line_ending).decode().split("\n")
+        lines[1] = lines[1][:1] + "220" + lines[1][4:]  # batch header says credits only
+        return "\n".join(lines).encode()
+
+    monkeypatch.setattr(build_module, "write_file", corrupt)
+    rows = [transfer(transactionType="Debit", companyEntryDescription="BILL")]
+    with pytest.raises(NachaWriteError, match="fails validation") as err:
+        build_files(frame(*rows), settings(), now=NOW, file_id_modifiers="A")
+    assert err.value.rule == "build.self_check"
+    unchecked = build_files(
+        frame(*rows), settings(), now=NOW, file_id_modifiers="A", validate=False
+    )
+    assert len(unchecked.files) == 1

@@ -1,0 +1,222 @@
+"""Load 1,000,000 entries into the ledger with binary COPY and print the timings.
+
+Usage: python bench/ledger_bench.py [--entries N] [--url postgresql://…]
+
+The server is --url, else $DATABASE_URL, else $ACHPIPE_TEST_PG, else
+postgresql://postgres@127.0.0.1:5432/test; a scratch database is created, migrated and
+dropped. Printed figures (shared machine: expect ±50 % noise):
+
+* protect     — AES-GCM + keyed hash + last4 of every account (Python, per distinct value)
+* copy-bare   — the same COPY into a WAL-logged table without constraints/indexes (baseline)
+* copy        — binary COPY of the protected entries into ``entries`` (all indexes live)
+* record      — the whole ``Ledger.record_outbound_file`` (one transaction: file row,
+                batches, join, COPY), given already-protected accounts
+* end-to-end  — record_outbound_file from clear account numbers (protect + record)
+
+The target of the issue is the COPY load of 1M entries in under 2 s. Besides wall time each
+line shows CPU seconds of this process and of the Postgres backend (read with psutil when the
+server runs on this machine): on a machine shared with other jobs the wall time mostly
+measures waiting for a core, the CPU seconds what the load itself costs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import os
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import polars as pl
+import psycopg
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from pipeline.secrets import Secret
+from pipeline.store import AccountProtector, Ledger, OutboundFile, copy_frame, migrate
+
+ORIGIN, DEST = " 123456789", " 091000019"
+
+
+class Meter:
+    """Wall time, and CPU time of this process and of the server backend (if local)."""
+
+    def __init__(self, conn: psycopg.Connection) -> None:
+        self.backend = None
+        try:
+            import psutil
+
+            pid = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+            self.backend = psutil.Process(pid)
+            self.backend.cpu_times()
+        except Exception:  # remote server, no psutil, no permission: wall time only
+            self.backend = None
+
+    def __enter__(self) -> Meter:
+        self.t0, self.c0 = time.perf_counter(), time.process_time()
+        self.s0 = sum(self.backend.cpu_times()[:2]) if self.backend else 0.0
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.wall = time.perf_counter() - self.t0
+        self.client = time.process_time() - self.c0
+        self.server = (sum(self.backend.cpu_times()[:2]) - self.s0) if self.backend else None
+
+    def line(self, label: str, extra: str = "") -> str:
+        cpu = f"cpu client {self.client:5.2f} s"
+        if self.server is not None:
+            cpu += f" + server {self.server:5.2f} s = {self.client + self.server:5.2f} s"
+        return f"{label:<12} wall {self.wall:6.2f} s  {cpu}  {extra}".rstrip()
+
+
+def frames(n: int, *, day: date, trace_base: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    batches_n = max(1, n // 10_000)
+    batches = pl.DataFrame(
+        {
+            "batch_number": list(range(1, batches_n + 1)),
+            "service_class_code": [225] * batches_n,
+            "company_name": ["BENCH CO"] * batches_n,
+            "company_id": [f"{1000000000 + i % 20}" for i in range(batches_n)],
+            "sec_code": ["PPD"] * batches_n,
+            "company_entry_description": ["BENCH"] * batches_n,
+            "effective_date": [day] * batches_n,
+        }
+    )
+    i = pl.int_range(0, n, dtype=pl.Int64)
+    entries = pl.select(
+        ((i // 10_000) + 1).clip(upper_bound=batches_n).alias("batch_number"),
+        (pl.lit("12345678") + (i + trace_base).cast(pl.String).str.zfill(7)).alias("trace_number"),
+        pl.lit(27, dtype=pl.Int16).alias("transaction_code"),
+        ((i % 100_000) + 1).alias("amount_cents"),
+        pl.lit("091000019").alias("rdfi_routing"),
+        (i * 7919 + 100_000_000).cast(pl.String).alias("account_number"),
+        (pl.lit("R") + i.cast(pl.String)).alias("reference"),
+    )
+    return batches, entries
+
+
+@contextmanager
+def bench_ledger(url: str | None) -> Iterator[tuple[psycopg.Connection, Ledger, str]]:
+    """A throwaway, migrated database on the server at ``url`` (else ``DATABASE_URL``,
+    ``ACHPIPE_TEST_PG`` or the local test server), with a ledger and a random account key;
+    yields (connection, ledger, description) and drops the database afterwards."""
+    server = (
+        url
+        or os.environ.get("DATABASE_URL")
+        or os.environ.get("ACHPIPE_TEST_PG")
+        or "postgresql://postgres@127.0.0.1:5432/test"
+    )
+    name = f"achpipe_bench_{uuid.uuid4().hex[:8]}"
+    parts = urlsplit(server)
+    db_url = urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, ""))
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        with psycopg.connect(db_url, autocommit=True) as conn:
+            migrate(conn)
+            protector = AccountProtector(Secret(base64.b64encode(os.urandom(32)).decode()))
+            yield conn, Ledger(conn, protector), f"server {parts.hostname or 'socket'}, db {name}"
+    finally:
+        with psycopg.connect(server, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--entries", type=int, default=1_000_000)
+    parser.add_argument("--url", default=None)
+    args = parser.parse_args()
+    with bench_ledger(args.url) as (conn, ledger, where):
+        n = args.entries
+        protector = ledger.protector
+        print(f"entries: {n:,}  ({where})")
+
+        batches, entries = frames(n, day=date(2026, 3, 3), trace_base=0)
+        with Meter(conn) as m:
+            protected = protector.protect_frame(entries)
+        print(m.line("protect", f"({m.client / n * 1e6:.2f} µs CPU/account)"))
+
+        # Raw COPY into entries (file and batch rows first, outside the timing).
+        day = date(2026, 3, 2)
+        modifier = ledger.allocate_file_id_modifier(ORIGIN, DEST, day)
+        file_id = ledger.record_outbound_file(
+            OutboundFile(
+                file_name="seed",
+                content=b"seed",
+                immediate_origin=ORIGIN,
+                immediate_destination=DEST,
+                creation_date=day,
+                file_id_modifier=modifier,
+            ),
+            batches.head(1),
+            entries.head(0)
+            .drop("account_number")
+            .with_columns(
+                pl.lit(None, dtype=pl.Binary).alias("account_ciphertext"),
+                pl.lit(None, dtype=pl.Binary).alias("account_hash"),
+                pl.lit(None, dtype=pl.String).alias("account_last4"),
+            ),
+        )
+        batch_id = conn.execute(
+            "SELECT id FROM batches WHERE outbound_file_id = %s", (file_id,)
+        ).fetchone()[0]
+        rows = protected.drop("batch_number").with_columns(
+            pl.lit(file_id).alias("outbound_file_id"),
+            pl.lit(batch_id).alias("batch_id"),
+            pl.lit("1000000000").alias("company_id"),
+            pl.lit("PPD").alias("sec_code"),
+            pl.lit(date(2026, 3, 1)).alias("effective_date"),
+        )
+        # Baseline: the same rows into a table without constraints, indexes or triggers
+        # (what this machine's COPY costs right now), then into the real table. Not a
+        # TEMP table: those skip the WAL, which entries cannot (the ledger is durable).
+        conn.execute("CREATE TABLE bare_entries (LIKE entries INCLUDING DEFAULTS)")
+        with Meter(conn) as m, conn.transaction():
+            copy_frame(conn, "bare_entries", rows)
+        print(m.line("copy-bare", "(no constraints/indexes: the machine's baseline)"))
+        with Meter(conn) as m, conn.transaction():
+            copy_frame(conn, "entries", rows)
+        print(m.line("copy", f"({n / m.wall:,.0f} rows/s wall)"))
+
+        modifier = ledger.allocate_file_id_modifier(ORIGIN, DEST, day)
+        with Meter(conn) as m:
+            ledger.record_outbound_file(
+                OutboundFile(
+                    file_name="bench",
+                    content=b"bench-1",
+                    immediate_origin=ORIGIN,
+                    immediate_destination=DEST,
+                    creation_date=day,
+                    file_id_modifier=modifier,
+                ),
+                batches,
+                protected,
+            )
+        print(m.line("record", "(protected accounts given)"))
+
+        batches2, entries2 = frames(n, day=date(2026, 3, 4), trace_base=0)
+        modifier = ledger.allocate_file_id_modifier(ORIGIN, DEST, day)
+        with Meter(conn) as m:
+            ledger.record_outbound_file(
+                OutboundFile(
+                    file_name="bench2",
+                    content=b"bench-2",
+                    immediate_origin=ORIGIN,
+                    immediate_destination=DEST,
+                    creation_date=day,
+                    file_id_modifier=modifier,
+                ),
+                batches2,
+                entries2,
+            )
+        print(m.line("end-to-end", "(clear accounts: protect + record)"))
+
+
+if __name__ == "__main__":
+    main()

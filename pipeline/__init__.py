@@ -1,0 +1,1 @@
+"""Everything with side effects: CLI, config, SFTP, PGP, API client, Postgres store, the run."""

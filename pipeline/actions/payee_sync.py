@@ -1,0 +1,197 @@
+"""Keeping payees in step with the day's transfers (used by :mod:`pipeline.actions.screen`):
+bulk enrolment of new payees, NOC-superseded data in a transfer rewritten to the payee's
+current data, genuinely new account details from upstream taken over (lifting a block that
+waited for them). Accounts only ever as ciphertext, keyed hash and last four.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import polars as pl
+
+from pipeline.actions.payees import Payee, load_payees, no_jit, record_history
+from pipeline.store.copy import copy_frame
+from pipeline.store.errors import translate_errors
+from pipeline.store.ledger import Ledger
+from pipeline.store.protect import normalize_account
+
+__all__ = ["ACCOUNT_TYPE_NAMES", "enrol_frame", "reconcile_payee"]
+
+#: payee account type -> the builder's accountType (GL and loan cannot be built)
+ACCOUNT_TYPE_NAMES = {"checking": "Checking", "savings": "Savings"}
+_TYPES = ACCOUNT_TYPE_NAMES
+
+
+_ENROL_TABLE = "_screen_enrol"
+_ENROL_COLUMNS = {
+    "n": pl.Int64,
+    "payee_ref": pl.String,
+    "routing_number": pl.String,
+    "account_ciphertext": pl.Binary,
+    "account_hash": pl.Binary,
+    "account_last4": pl.String,
+    "account_type": pl.String,
+    "individual_name": pl.String,
+    "identification_number": pl.String,
+    "reference": pl.String,
+}
+
+
+def _blank_to_null(column: str, frame: pl.DataFrame) -> pl.Expr:
+    if column not in frame.columns:
+        return pl.lit(None, dtype=pl.String)
+    value = pl.col(column).cast(pl.String).str.strip_chars()
+    return pl.when(value == "").then(None).otherwise(value)
+
+
+def enrol_frame(ledger: Ledger, new: pl.DataFrame, actor: str) -> int:
+    """Enrol new payees in bulk: ``new`` has one transfer per new payee (``payee_ref``,
+    ``account_hash`` and the connectFi columns), in input order. Binary COPY into a temporary
+    table, then ONE statement inserts the payees and their ``enrol`` history rows; returns
+    how many were created (a reference enrolled meanwhile is left alone)."""
+    if new.height == 0:
+        return 0
+    assert ledger.protector is not None
+    # the keyed hash is already in ``account_hash``: only encrypt (each distinct account once)
+    encrypt = ledger.protector.encrypt
+    cache: dict[str, bytes] = {}
+    cts = [
+        cache[a] if a in cache else cache.setdefault(a, encrypt(normalize_account(a)))
+        for a in map(str, new.get_column("DFIAccountNumber").to_list())
+    ]
+    account = pl.col("DFIAccountNumber").cast(pl.String).str.strip_chars()
+    kind = (
+        pl.col("accountType").cast(pl.String).fill_null("").replace("", "Checking")
+        if "accountType" in new.columns
+        else pl.lit("Checking")
+    )
+    kind = kind.str.strip_chars().str.to_lowercase()
+    staged = new.select(
+        n=pl.int_range(pl.len(), dtype=pl.Int64),
+        payee_ref=pl.col("payee_ref"),
+        routing_number=pl.col("routingNumber").cast(pl.String).str.strip_chars(),
+        account_ciphertext=pl.Series(cts, dtype=pl.Binary),
+        account_hash=pl.col("account_hash"),
+        account_last4=pl.when(account.str.len_chars() > 4)
+        .then(account.str.slice(-4))
+        .otherwise(pl.lit("")),
+        account_type=pl.when(kind.is_in(list(_TYPES))).then(kind).otherwise(pl.lit("checking")),
+        individual_name=_blank_to_null("individualName", new),
+        identification_number=_blank_to_null("identificationNumber", new),
+        reference=pl.col("reference").cast(pl.String),
+    ).cast(_ENROL_COLUMNS)  # type: ignore[arg-type]
+    with translate_errors("enrolling payees"):
+        ledger.conn.execute(f"DROP TABLE IF EXISTS pg_temp.{_ENROL_TABLE}")
+        ledger.conn.execute(
+            f"CREATE TEMP TABLE {_ENROL_TABLE} (n int8, payee_ref text, routing_number text,"
+            " account_ciphertext bytea, account_hash bytea, account_last4 text,"
+            " account_type text, individual_name text, identification_number text,"
+            " reference text) ON COMMIT DROP"
+        )
+    copy_frame(ledger.conn, _ENROL_TABLE, staged)
+    with translate_errors("enrolling payees"), no_jit(ledger.conn):
+        cur = ledger.conn.execute(
+            "WITH ins AS (INSERT INTO payees (payee_ref, routing_number, account_ciphertext,"
+            " account_hash, account_last4, account_type, individual_name, identification_number)"
+            " SELECT payee_ref, routing_number, account_ciphertext, account_hash, account_last4,"
+            f" account_type, individual_name, identification_number FROM {_ENROL_TABLE}"
+            " ORDER BY n ON CONFLICT (payee_ref) DO NOTHING RETURNING id, payee_ref)"
+            " INSERT INTO payee_history (payee_id, field, new_value, source, changed_by, detail)"
+            " SELECT ins.id, 'payee', ins.payee_ref, 'enrol', %s,"
+            " jsonb_build_object('from_transfer', e.reference)"
+            f" FROM ins JOIN {_ENROL_TABLE} e ON e.payee_ref = ins.payee_ref ORDER BY ins.id",
+            (actor,),
+        )
+        created = cur.rowcount
+        ledger.conn.execute(f"DROP TABLE {_ENROL_TABLE}")
+    return created
+
+
+def reconcile_payee(
+    ledger: Ledger,
+    payee: Payee,
+    row: dict[str, Any],
+    digest: bytes,
+    superseded: Mapping[str, set[Any]],
+    actor: str,
+    outcome: Any,
+) -> Payee:
+    """Bring the transfer and the payee together: NOC-superseded data in the transfer is
+    rewritten to the payee's; genuinely new account details update the payee."""
+    assert ledger.protector is not None
+    old = superseded
+    routing = str(row.get("routingNumber") or "").strip()
+    same_account = digest == bytes(payee.account_hash)
+    stale_account = digest in old.get("account_number", set())
+    stale_routing = routing in old.get("routing_number", set())
+    corrected = False
+    if (same_account or stale_account) and (routing == payee.routing_number or stale_routing):
+        if stale_account:
+            row["DFIAccountNumber"] = ledger.protector.decrypt(payee.account_ciphertext)
+            corrected = True
+        if stale_routing and routing != payee.routing_number:
+            row["routingNumber"] = payee.routing_number
+            corrected = True
+    elif stale_account or stale_routing:
+        pass  # half old, half unknown: leave the payee alone, the build checks the rest
+    else:
+        payee = _new_account(ledger, payee, row, digest, actor, outcome)
+    kind = str(row.get("accountType") or "").strip().lower()
+    if kind in old.get("account_type", set()) and payee.account_type in _TYPES:
+        row["accountType"] = _TYPES[payee.account_type]
+        corrected = True
+    name = str(row.get("individualName") or "").strip()
+    if name in old.get("individual_name", set()) and payee.individual_name:
+        row["individualName"] = payee.individual_name
+        corrected = True
+    ident = str(row.get("identificationNumber") or "").strip()
+    if ident in old.get("identification_number", set()) and payee.identification_number:
+        row["identificationNumber"] = payee.identification_number
+        corrected = True
+    outcome.corrected += int(corrected)
+    return payee
+
+
+def _new_account(
+    ledger: Ledger,
+    payee: Payee,
+    row: Mapping[str, Any],
+    digest: bytes,
+    actor: str,
+    outcome: Any,
+) -> Payee:
+    assert ledger.protector is not None
+    ct, _, last4 = ledger.protector.protect(str(row["DFIAccountNumber"]))
+    routing = str(row["routingNumber"]).strip()
+    changes: list[tuple[str, Any, Any]] = []
+    if digest != bytes(payee.account_hash):
+        changes.append(("account_number", f"****{payee.account_last4}", f"****{last4}"))
+    if routing != payee.routing_number:
+        changes.append(("routing_number", payee.routing_number, routing))
+    unblock = payee.status == "blocked"
+    with translate_errors("updating a payee's account"):
+        ledger.conn.execute(
+            "UPDATE payees SET routing_number = %s, account_ciphertext = %s, account_hash = %s,"
+            " account_last4 = %s, updated_at = now() WHERE id = %s",
+            (routing, ct, digest, last4, payee.id),
+        )
+        if unblock:
+            ledger.conn.execute(
+                "UPDATE payees SET status = 'active', status_code = NULL, status_reason = NULL,"
+                " status_changed_at = now() WHERE id = %s",
+                (payee.id,),
+            )
+            changes.append(("status", f"blocked {payee.status_code or ''}".strip(), "active"))
+    record_history(
+        ledger,
+        payee.id,
+        changes,
+        source="transfer",
+        actor=actor,
+        hashes={"account_number": (bytes(payee.account_hash), digest)},
+        detail={"reference": row.get("reference")},
+    )
+    outcome.unblocked += int(unblock)
+    return load_payees(ledger, [payee.payee_ref])[payee.payee_ref]

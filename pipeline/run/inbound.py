@@ -1,0 +1,244 @@
+"""Inbound steps: fetch (download + record by sha256) and ingest (unseal, parse, record once).
+
+* **fetch** downloads every file in the configured inbound directories to a temporary local
+  name, hashes it, moves it to ``<data_dir>/inbound/<sha>-<name>``, records it in the ledger
+  (one row per sha256: a file seen before is recognised, not recorded twice) and only then
+  archives it on the server. A crash at any point loses nothing: an unrecorded file is still
+  on the server; a recorded but unarchived one is recognised by its hash next time.
+* **ingest** takes every recorded file still ``received`` (from this run or an earlier one
+  that crashed), unseals it (the bank's signature is verified), recognises an acknowledgment
+  (JSON), a return file (addenda 99) or a NOC file (addenda 98), and records its contents
+  together with the file's ``ingested`` mark in one transaction. A file that cannot be read
+  or verified is quarantined with the reason and moved to ``<data_dir>/quarantine/``; the
+  other files go on.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+
+from nacha.errors import AchpipeError
+from pipeline.actions.run_hooks import after_ingest
+from pipeline.errors import PermanentError
+from pipeline.logs import get_logger
+from pipeline.run.engine import StepContext
+from pipeline.run.files import inbound_path, quarantine_path, sha256_bytes, sha256_file
+
+if TYPE_CHECKING:
+    from pipeline.run.resources import Resources
+
+log = get_logger("run.inbound")
+_PGP_SUFFIXES = (".pgp", ".gpg", ".asc")
+
+
+class BadInboundFile(PermanentError):
+    """An inbound file that cannot be ingested; it is quarantined with this message."""
+
+
+class InboundSteps:
+    def __init__(self, res: Resources) -> None:
+        self.res = res
+
+    # -- fetch -------------------------------------------------------------------------------
+
+    def fetch(self, ctx: StepContext) -> dict[str, Any]:
+        res = self.res
+        data_dir = res.paths.data_dir
+        partial = data_dir / "inbound" / ".partial"
+        partial.mkdir(parents=True, exist_ok=True)
+        new, seen = 0, 0
+        for remote in res.transport.list_inbound():
+            # Downloaded to a private directory first (temp name, fsync, rename), then moved
+            # under its hash, so the local copy the ledger row points at is always complete.
+            got, _ = res.transport.download(remote, partial)
+            sha = sha256_file(got)
+            final = inbound_path(data_dir, sha, remote.name)
+            os.replace(got, final)
+            record = res.ledger.record_inbound_file(
+                remote.name,
+                sha,
+                final.stat().st_size,
+                kind=remote.kind_hint,
+                run_id=int(ctx.run_id),
+            )
+            # Archived only once the ledger row is committed: never lose a file.
+            res.transport.archive(remote)
+            if record.created:
+                new += 1
+            else:
+                seen += 1
+        return {"downloaded": new, "already_known": seen}
+
+    # -- ingest ------------------------------------------------------------------------------
+
+    def ingest(self, ctx: StepContext) -> dict[str, Any]:
+        res = self.res
+        counts = {"ingested": 0, "quarantined": 0, "returns": 0, "nocs": 0, "acks": 0}
+        for row in res.queries.inbound_files(states=("received",)):
+            path = inbound_path(res.paths.data_dir, row.sha256, row.file_name)
+            try:
+                kind, payload = self._read(path, row.sha256, row.file_name, ctx.business_date)
+            except AchpipeError as exc:
+                self._quarantine(row.id, path, row.sha256, row.file_name, str(exc))
+                counts["quarantined"] += 1
+                continue
+            with res.ledger.transaction():
+                if kind == "ack":
+                    self._record_ack(payload, row.file_name)
+                    counts["acks"] += 1
+                else:
+                    returns, nocs = payload
+                    if returns.height:
+                        counts["returns"] += res.ledger.record_returns(row.id, returns)
+                    if nocs.height:
+                        counts["nocs"] += res.ledger.record_nocs(row.id, nocs)
+                res.ledger.mark_inbound_ingested(row.id, kind=kind)
+            counts["ingested"] += 1
+        # act on what came back: return actions, NOC applications, retry plan (idempotent)
+        actions = after_ingest(res.ledger, ctx.business_date, res.config)
+        return {
+            **counts,
+            "actions": actions,
+            "facts": {"files_in": self._files_in(int(ctx.run_id)), "actions": actions},
+        }
+
+    def _files_in(self, run_id: int) -> list[dict[str, Any]]:
+        return [
+            {
+                "name": r.file_name,
+                "sha256": r.sha256,
+                "kind": r.kind,
+                "state": r.state,
+                "reason": r.quarantine_reason,
+            }
+            for r in self.res.queries.inbound_files(run_id=run_id)
+        ]
+
+    def _quarantine(self, file_id: int, path: Path, sha: str, name: str, reason: str) -> None:
+        log.warning("inbound file quarantined", extra={"file": name, "reason": reason})
+        self.res.ledger.quarantine_inbound(file_id, reason[:2000])
+        target = quarantine_path(self.res.paths.data_dir, sha, name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if path.is_file():
+            shutil.move(str(path), target)
+
+    def _read(self, path: Path, sha: str, name: str, received: date) -> tuple[str, Any]:
+        if not path.is_file():
+            raise BadInboundFile(f"{name}: local copy {path} is missing")
+        data = path.read_bytes()
+        if sha256_bytes(data) != sha:
+            raise BadInboundFile(f"{name}: local copy does not match its recorded sha256")
+        plain = self.res.sealer.unseal(data)
+        text_start = plain.lstrip()[:1]
+        if text_start in (b"{", b"["):
+            try:
+                return "ack", json.loads(plain)
+            except ValueError as exc:
+                raise BadInboundFile(f"{name}: not valid JSON: {exc}") from exc
+        return self._nacha(plain, name, received)
+
+    def _nacha(self, plain: bytes, name: str, received: date) -> tuple[str, Any]:
+        from nacha import read as read_nacha
+
+        parsed = read_nacha(plain)
+        if parsed.file_header.height == 0 or parsed.entries.height == 0:
+            raise BadInboundFile(f"{name}: not a NACHA file with entries")
+        fatal = parsed.read_issues
+        if "severity" in fatal.columns:
+            fatal = fatal.filter(pl.col("severity") == "error")
+        if fatal.height:
+            first = fatal.row(0, named=True)
+            raise BadInboundFile(
+                f"{name}: {fatal.height} read error(s), first: line {first.get('line')}: "
+                f"{first.get('message')}"
+            )
+        returns = _returns_frame(parsed.returns, received)
+        nocs = _nocs_frame(parsed.nocs, received)
+        if returns.height == 0 and nocs.height == 0:
+            raise BadInboundFile(f"{name}: NACHA file has neither returns nor NOCs")
+        kind = (
+            "return" if returns.height and not nocs.height else "noc" if nocs.height else "return"
+        )
+        return kind, (returns, nocs)
+
+    def _record_ack(self, ack: dict[str, Any], inbound_name: str) -> None:
+        """Move the acknowledged outbound file to acknowledged/rejected; link trace ↔ id."""
+        res = self.res
+        name = str(ack.get("fileName") or "")
+        base = name
+        for suffix in _PGP_SUFFIXES:
+            base = base.removesuffix(suffix)
+        files = res.queries.outbound_by_name([base, name])
+        target = files.get(base) or files.get(name)
+        if target is None:
+            raise BadInboundFile(
+                f"{inbound_name}: acknowledges {name!r}, which is not a file we sent"
+            )
+        status = str(ack.get("status", "")).upper()
+        to_state = {"ACCEPTED": "acknowledged", "REJECTED": "rejected"}.get(status)
+        if to_state is None:
+            raise BadInboundFile(f"{inbound_name}: unknown acknowledgment status {status!r}")
+        if target.state == "sealed":  # the upload's record was lost to a crash
+            res.ledger.transition_file(target.id, "uploaded", reason="acknowledged by the bank")
+        errors = ack.get("errors") or []
+        reason = None
+        if to_state == "rejected":
+            reason = (
+                "; ".join(
+                    str(e.get("message") or e.get("code")) for e in errors if isinstance(e, dict)
+                )[:2000]
+                or "rejected by the bank"
+            )
+        res.ledger.transition_file(target.id, to_state, reason=reason, detail={"ack": inbound_name})
+        links = [
+            (t.get("traceNumber"), t.get("cFiTransactionId"))
+            for t in ack.get("transactions") or []
+            if isinstance(t, dict) and t.get("traceNumber") and t.get("cFiTransactionId")
+        ]
+        if links:
+            res.queries.link_transfer_ids(target.id, links)
+
+
+def _returns_frame(returns: pl.DataFrame, received: date) -> pl.DataFrame:
+    if returns.height == 0:
+        return pl.DataFrame()
+    return returns.select(
+        pl.col("trace_number"),
+        pl.col("original_trace_number").str.strip_chars(),
+        pl.col("return_reason_code").alias("return_code"),
+        pl.col("amount").cast(pl.Int64).alias("amount_cents"),
+        pl.lit(received).alias("received_date"),
+        pl.col("transaction_code").cast(pl.Int16),
+        pl.col("company_id").str.strip_chars(),
+        pl.col("sec_code"),
+        pl.col("original_rdfi_id").str.strip_chars().alias("original_rdfi"),
+        pl.col("addenda_information").str.strip_chars(),
+        pl.col("settlement_date").cast(pl.Date, strict=False)
+        if returns.schema["settlement_date"] == pl.Date
+        else pl.lit(None, dtype=pl.Date).alias("settlement_date"),
+    )
+
+
+def _nocs_frame(nocs: pl.DataFrame, received: date) -> pl.DataFrame:
+    if nocs.height == 0:
+        return pl.DataFrame()
+    return nocs.select(
+        pl.col("trace_number"),
+        pl.col("original_trace_number").str.strip_chars(),
+        pl.col("change_code"),
+        pl.col("corrected_data").fill_null(""),
+        pl.lit(received).alias("received_date"),
+        pl.col("company_id").str.strip_chars(),
+        pl.col("sec_code"),
+        pl.col("original_rdfi_id").str.strip_chars().alias("original_rdfi"),
+    )
+
+
+__all__ = ["BadInboundFile", "InboundSteps"]

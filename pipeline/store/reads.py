@@ -1,0 +1,321 @@
+"""Reads for reconciliation and reports: polars frames with declared schemas.
+
+Account numbers never come back in clear: frames carry ``account_last4`` (and the keyed hash
+where matching needs it). Dates are ``pl.Date``, money ``pl.Int64`` cents.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import polars as pl
+import psycopg
+
+from pipeline.store.errors import translate_errors
+
+ENTRIES_SCHEMA = pl.Schema(
+    {
+        "entry_id": pl.Int64,
+        "trace_number": pl.String,
+        "reference": pl.String,
+        "transfer_id": pl.String,
+        "company_id": pl.String,
+        "sec_code": pl.String,
+        "transaction_code": pl.Int64,
+        "amount_cents": pl.Int64,
+        "effective_date": pl.Date,
+        "settlement_date": pl.Date,
+        "rdfi_routing": pl.String,
+        "account_last4": pl.String,
+        "individual_name": pl.String,
+        "individual_id": pl.String,
+        "batch_number": pl.Int64,
+        "file_name": pl.String,
+        "file_id_modifier": pl.String,
+        "creation_date": pl.Date,
+        "file_state": pl.String,
+    }
+)
+TRANSFERS_SCHEMA = pl.Schema(
+    {
+        "cfi_transaction_id": pl.String,
+        "cfi_aggregator_id": pl.String,
+        "reference": pl.String,
+        "status": pl.String,
+        "transaction_type": pl.String,
+        "sec_code": pl.String,
+        "amount_cents": pl.Int64,
+        "effective_date": pl.Date,
+        "settlement_date": pl.Date,
+        "trace_number": pl.String,
+        "routing_number": pl.String,
+        "account_last4": pl.String,
+        "individual_name": pl.String,
+        "return_code": pl.String,
+        "noc_code": pl.String,
+        "created_at_api": pl.Datetime("us", "UTC"),
+        "updated_at_api": pl.Datetime("us", "UTC"),
+        "status_changed_at": pl.Datetime("us", "UTC"),
+    }
+)
+API_STATUS_SCHEMA = pl.Schema(
+    {
+        "cfi_transaction_id": pl.String,
+        "reference": pl.String,
+        "status": pl.String,
+        "amount_cents": pl.Int64,
+        "trace_number": pl.String,
+        "return_code": pl.String,
+        "return_reason": pl.String,
+        "returned_at": pl.Datetime("us", "UTC"),
+        "noc_code": pl.String,
+        "noc_corrected_masked": pl.String,
+        "updated_at_api": pl.Datetime("us", "UTC"),
+    }
+)
+RETURNS_SCHEMA = pl.Schema(
+    {
+        "return_id": pl.Int64,
+        "trace_number": pl.String,
+        "original_trace_number": pl.String,
+        "return_code": pl.String,
+        "kind": pl.String,
+        "category": pl.String,
+        "amount_cents": pl.Int64,
+        "transaction_code": pl.Int64,
+        "company_id": pl.String,
+        "sec_code": pl.String,
+        "date_of_death": pl.Date,
+        "addenda_information": pl.String,
+        "settlement_date": pl.Date,
+        "received_date": pl.Date,
+        "return_date": pl.Date,
+        "entry_id": pl.Int64,
+        "reference": pl.String,
+        "transfer_id": pl.String,
+        "inbound_file": pl.String,
+    }
+)
+NOCS_SCHEMA = pl.Schema(
+    {
+        "noc_id": pl.Int64,
+        "trace_number": pl.String,
+        "original_trace_number": pl.String,
+        "change_code": pl.String,
+        "corrected_masked": pl.String,
+        "company_id": pl.String,
+        "sec_code": pl.String,
+        "received_date": pl.Date,
+        "applied": pl.Boolean,
+        "entry_id": pl.Int64,
+        "reference": pl.String,
+        "transfer_id": pl.String,
+        "inbound_file": pl.String,
+    }
+)
+RATES_SCHEMA = pl.Schema(
+    {
+        "company_id": pl.String,
+        "sec_code": pl.String,
+        "report_date": pl.Date,
+        "window_from": pl.Date,
+        "window_to": pl.Date,
+        "debits": pl.Int64,
+        "debits_ex_rck": pl.Int64,
+        "unauthorized_returns": pl.Int64,
+        "administrative_returns": pl.Int64,
+        "overall_returns": pl.Int64,
+        "unauthorized_rate_pct": pl.Float64,
+        "administrative_rate_pct": pl.Float64,
+        "overall_rate_pct": pl.Float64,
+        "unauthorized_breach": pl.Boolean,
+        "administrative_breach": pl.Boolean,
+        "overall_breach": pl.Boolean,
+        "unauthorized_days_out": pl.Int64,
+        "administrative_days_out": pl.Int64,
+        "overall_days_out": pl.Int64,
+    }
+)
+
+
+# Text columns travel with a one-character prefix so that '' arrives as "x" and stays
+# distinct from NULL (an unquoted empty CSV field); polars cannot tell "" from an empty field.
+_TEXT_MARK = "x"
+
+
+def _export_expr(column: str, dtype: pl.DataType, *, iso_dates: bool) -> str:
+    """How one column of the inner query is rendered for CSV export, independent of the
+    session's DateStyle/TimeZone: text prefixed, dates and instants in fixed ISO form, booleans
+    as ``true``/``false`` (Postgres's CSV would say ``t``/``f``). Dates go out as they are
+    when the session's DateStyle is already ISO (``to_char`` doubles the server's cost)."""
+    if dtype == pl.String:
+        return f"'{_TEXT_MARK}' || {column}::text"
+    if dtype == pl.Date:
+        return column if iso_dates else f"to_char({column}, 'YYYY-MM-DD')"
+    if isinstance(dtype, pl.Datetime):
+        return f"""to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US')"""
+    if dtype == pl.Boolean:
+        return f"{column}::text"
+    if dtype == pl.Float64:
+        return f"{column}::float8"
+    return column
+
+
+def _csv_schema(schema: pl.Schema) -> pl.Schema:
+    """The schema the CSV is parsed with: instants arrive naive UTC, tagged afterwards."""
+    return pl.Schema(
+        {
+            name: pl.Datetime("us") if isinstance(dtype, pl.Datetime) else dtype
+            for name, dtype in schema.items()
+        }
+    )
+
+
+def _frame(
+    conn: psycopg.Connection, query: str, params: tuple[Any, ...], schema: pl.Schema, action: str
+) -> pl.DataFrame:
+    """Run ``query`` as one ``COPY ... TO STDOUT (FORMAT csv)`` and parse it with the declared
+    schema: no per-row Python objects, no dtype inference (traces keep leading zeros)."""
+    aliases = [f"c{i}" for i in range(len(schema))]
+    iso_dates = (conn.info.parameter_status("DateStyle") or "").startswith("ISO")
+    exprs = ", ".join(
+        _export_expr(alias, dtype, iso_dates=iso_dates)
+        for alias, dtype in zip(aliases, schema.dtypes(), strict=True)
+    )
+    statement = (
+        f"COPY (SELECT {exprs} FROM ({query}) AS q({', '.join(aliases)}))"
+        " TO STDOUT (FORMAT csv, HEADER false)"
+    )
+    buffer = bytearray()
+    with translate_errors(action), conn.cursor() as cur, cur.copy(statement, params) as copy:
+        for chunk in copy:
+            buffer += chunk
+    if not buffer:
+        return pl.DataFrame(schema=schema)
+    frame = pl.read_csv(
+        bytes(buffer),
+        has_header=False,
+        schema=_csv_schema(schema),
+        empty_string_is_null=True,
+        try_parse_dates=False,
+    )
+    fixes = [
+        pl.col(name).str.slice(len(_TEXT_MARK))
+        if dtype == pl.String
+        else pl.col(name).dt.replace_time_zone(dtype.time_zone)
+        for name, dtype in schema.items()
+        if dtype == pl.String or isinstance(dtype, pl.Datetime)
+    ]
+    return frame.with_columns(fixes) if fixes else frame
+
+
+def _frame_rowwise(
+    conn: psycopg.Connection, query: str, params: tuple[Any, ...], schema: pl.Schema, action: str
+) -> pl.DataFrame:
+    """The former row-by-row transport, kept only so tests can check ``_frame`` against it."""
+    with translate_errors(action), conn.cursor() as cur:
+        cur.execute(query, params)  # type: ignore[arg-type]
+        rows = cur.fetchall()
+    return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+class ReadsMixin:
+    conn: psycopg.Connection
+
+    def entries_frame(
+        self, *, effective_from: date | None = None, effective_to: date | None = None
+    ) -> pl.DataFrame:
+        """Entries we put in files (ENTRIES_SCHEMA), optionally by effective-date range."""
+        special = {
+            "entry_id": "e.id",
+            "batch_number": "b.batch_number",
+            "file_state": "f.state",
+            "file_name": "f.file_name",
+            "file_id_modifier": "f.file_id_modifier",
+            "creation_date": "f.creation_date",
+        }
+        cols = ", ".join(special.get(c, f"e.{c}") for c in ENTRIES_SCHEMA.names())
+        return _frame(
+            self.conn,
+            f"SELECT {cols} FROM entries e JOIN batches b ON b.id = e.batch_id"
+            " JOIN outbound_files f ON f.id = e.outbound_file_id"
+            " WHERE (%s::date IS NULL OR e.effective_date >= %s::date)"
+            "   AND (%s::date IS NULL OR e.effective_date <= %s::date)"
+            " ORDER BY e.id",
+            (effective_from, effective_from, effective_to, effective_to),
+            ENTRIES_SCHEMA,
+            "reading entries",
+        )
+
+    def transfers_frame(self) -> pl.DataFrame:
+        """Transfers as recorded from the API (TRANSFERS_SCHEMA): what we were asked to pay."""
+        cols = ", ".join(TRANSFERS_SCHEMA.names())
+        return _frame(
+            self.conn,
+            f"SELECT {cols} FROM transfers ORDER BY cfi_transaction_id",
+            (),
+            TRANSFERS_SCHEMA,
+            "reading transfers",
+        )
+
+    def api_statuses_frame(self) -> pl.DataFrame:
+        """The API's current view of each transfer (API_STATUS_SCHEMA)."""
+        cols = ", ".join(API_STATUS_SCHEMA.names())
+        return _frame(
+            self.conn,
+            f"SELECT {cols} FROM transfers ORDER BY cfi_transaction_id",
+            (),
+            API_STATUS_SCHEMA,
+            "reading API statuses",
+        )
+
+    def returns_frame(self) -> pl.DataFrame:
+        """Returns received, with the entry they return when linked (RETURNS_SCHEMA).
+
+        ``return_date`` is the return's settlement date, else the date received (the date
+        the rate windows use)."""
+        return _frame(
+            self.conn,
+            "SELECT r.id, r.trace_number, r.original_trace_number, r.return_code, r.kind,"
+            " r.category, r.amount_cents, r.transaction_code,"
+            " coalesce(e.company_id, r.company_id), coalesce(e.sec_code, r.sec_code),"
+            " r.date_of_death, r.addenda_information, r.settlement_date, r.received_date,"
+            " coalesce(r.settlement_date, r.received_date), r.entry_id, e.reference,"
+            " e.transfer_id, i.file_name"
+            " FROM returns r LEFT JOIN entries e ON e.id = r.entry_id"
+            " LEFT JOIN inbound_files i ON i.id = r.inbound_file_id ORDER BY r.id",
+            (),
+            RETURNS_SCHEMA,
+            "reading returns",
+        )
+
+    def nocs_frame(self) -> pl.DataFrame:
+        """NOCs received, corrected data masked (NOCS_SCHEMA)."""
+        return _frame(
+            self.conn,
+            "SELECT n.id, n.trace_number, n.original_trace_number, n.change_code,"
+            " n.corrected_masked, coalesce(e.company_id, n.company_id),"
+            " coalesce(e.sec_code, n.sec_code), n.received_date, n.applied, n.entry_id,"
+            " e.reference, e.transfer_id, i.file_name"
+            " FROM nocs n LEFT JOIN entries e ON e.id = n.entry_id"
+            " LEFT JOIN inbound_files i ON i.id = n.inbound_file_id ORDER BY n.id",
+            (),
+            NOCS_SCHEMA,
+            "reading NOCs",
+        )
+
+    def return_rates_frame(self, report_date: date, *, by_sec_code: bool = False) -> pl.DataFrame:
+        """The SQL view's rolling 60-day rates on ``report_date`` (RATES_SCHEMA): one row per
+        originator (sec_code null), or per (originator, SEC code) with ``by_sec_code``."""
+        view = "return_rates_by_sec_code" if by_sec_code else "return_rates_by_originator"
+        cols = ", ".join(
+            f"{c}::float8" if c.endswith("_rate_pct") else c for c in RATES_SCHEMA.names()
+        )
+        return _frame(
+            self.conn,
+            f"SELECT {cols} FROM {view} WHERE report_date = %s ORDER BY company_id, sec_code",
+            (report_date,),
+            RATES_SCHEMA,
+            f"reading {view}",
+        )

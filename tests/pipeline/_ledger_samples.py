@@ -1,0 +1,93 @@
+"""Small hand-made files for the ledger tests (one place, so each test reads as a story)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+
+from pipeline.store import Ledger, OutboundFile
+
+ORIGIN = " 123456789"
+DEST = " 091000019"
+
+
+def batches_frame(
+    *,
+    company_id: str = "1234567890",
+    sec_code: str = "PPD",
+    effective: date,
+    settlement: date | None = None,
+    batch_number: int = 1,
+) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "settlement_date": pl.Series([settlement], dtype=pl.Date),
+            "batch_number": [batch_number],
+            "service_class_code": [200],
+            "company_name": ["ACME CORP"],
+            "company_id": [company_id],
+            "sec_code": [sec_code],
+            "company_entry_description": ["PAYMENT"],
+            "effective_date": [effective],
+        }
+    )
+
+
+def entries_frame(
+    traces: list[str],
+    *,
+    codes: list[int] | None = None,
+    amounts: list[int] | None = None,
+    accounts: list[str] | None = None,
+    batch_number: int = 1,
+) -> pl.DataFrame:
+    n = len(traces)
+    return pl.DataFrame(
+        {
+            "batch_number": [batch_number] * n,
+            "trace_number": traces,
+            "transaction_code": codes or [27] * n,
+            "amount_cents": amounts or [1000 + i for i in range(n)],
+            "rdfi_routing": ["091000019"] * n,
+            "account_number": accounts or [f"98765432{i:04d}" for i in range(n)],
+            "reference": [f"REF{i}" for i in range(n)],
+            "individual_name": [f"PERSON {i}" for i in range(n)],
+        }
+    )
+
+
+def traces(start: int, n: int, *, odfi: str = "12345678") -> list[str]:
+    return [f"{odfi}{start + i:07d}" for i in range(n)]
+
+
+def record_file(
+    ledger: Ledger,
+    entries: pl.DataFrame,
+    *,
+    effective: date,
+    creation: date | None = None,
+    company_id: str = "1234567890",
+    sec_code: str = "PPD",
+    settlement: date | None = None,
+    name: str | None = None,
+) -> int:
+    """Allocate a modifier and record one file with one batch holding ``entries``."""
+    creation = creation or effective
+    modifier = ledger.allocate_file_id_modifier(ORIGIN, DEST, creation)
+    first = entries.get_column("trace_number")[0] if entries.height else ""
+    content = f"{name or 'file'}-{creation}-{modifier}-{first}-{entries.height}".encode()
+    return ledger.record_outbound_file(
+        OutboundFile(
+            file_name=name or f"ACH_{creation:%Y%m%d}_{modifier}.ach",
+            content=content,
+            immediate_origin=ORIGIN,
+            immediate_destination=DEST,
+            creation_date=creation,
+            file_id_modifier=modifier,
+        ),
+        batches_frame(
+            company_id=company_id, sec_code=sec_code, effective=effective, settlement=settlement
+        ),
+        entries,
+    )

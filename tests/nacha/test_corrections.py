@@ -4,7 +4,7 @@ CorrectionError naming the code and the rule (returns-and-rates.md §4, nacha-fo
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from nacha.corrections import (
@@ -186,6 +186,7 @@ _CODES = sorted(CORRECTED_LAYOUTS) + sorted(REFUSED_CODES) + ["C00", "X1", ""]
 
 @settings(max_examples=300, deadline=None)
 @given(code=st.sampled_from(_CODES), data=st.text(max_size=40))
+@example(code="", data="0" * 30)  # once reported as too long without naming the code
 def test_arbitrary_corrected_data_parses_or_raises_only_correction_error(code, data):
     try:
         c = parse_correction(code, data)

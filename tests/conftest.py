@@ -29,4 +29,3 @@ pytest_plugins = [
 # A failure found while exploring is fixed and pinned with @example, never hidden by the seed.
 settings.register_profile("ci", derandomize=True, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
-

@@ -43,13 +43,18 @@ def _field_expr(frame: pl.DataFrame, f: L.Field, context: str, *, checked: bool)
     return f.kind.format(pl.col(f.name), f.width)
 
 
-def _check_values(frame: pl.DataFrame, layout: L.Layout, context: str) -> None:
+def _check_values(
+    frame: pl.DataFrame, layout: L.Layout, context: str, *, trusted: frozenset[str] = frozenset()
+) -> None:
     """Raise for the first value that cannot be written (wrong kind, negative, null where
-    required). Length overflows of text are caught after formatting (the line is not 94)."""
+    required). Length overflows of text are caught after formatting (the line is not 94).
+    Fields in ``trusted`` are not checked (the caller computed them)."""
     fields = [
         f
         for f in layout.columns
-        if f.name in frame.columns and isinstance(f.kind, Constant | Numeric)
+        if f.name in frame.columns
+        and f.name not in trusted
+        and isinstance(f.kind, Constant | Numeric)
     ]
     if not fields:
         return
@@ -116,15 +121,22 @@ def _exact_width_columns(frame: pl.DataFrame, layout: L.Layout) -> set[str]:
 
 
 def format_records(
-    frame: pl.DataFrame, layout: L.Layout, *, context: str | None = None, check: bool = True
+    frame: pl.DataFrame,
+    layout: L.Layout,
+    *,
+    context: str | None = None,
+    check: bool = True,
+    trusted: frozenset[str] = frozenset(),
 ) -> pl.Series:
     """94-character records for every row of ``frame`` (columns named as the layout's fields).
 
-    Raises :class:`NachaWriteError` when a value does not fit (never truncates).
+    Raises :class:`NachaWriteError` when a value does not fit (never truncates). ``trusted``
+    names columns the caller derived itself (``assemble``'s addenda indicators): their
+    value check is skipped, their length is still checked with the record's.
     """
     ctx = context or layout.key
     if check:
-        _check_values(frame, layout, ctx)
+        _check_values(frame, layout, ctx, trusted=trusted)
     exact = _exact_width_columns(frame, layout)
     exprs = [
         pl.col(f.name) if f.name in exact else _field_expr(frame, f, ctx, checked=check)

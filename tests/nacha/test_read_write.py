@@ -464,3 +464,15 @@ def test_assemble_refuses_addenda_naming_no_entry(index: int | None) -> None:
     with pytest.raises(NachaWriteError, match="has no entry") as exc:
         assemble(file_header=HEADER, batches=_batches(1), entries=entries, addenda=addenda)
     assert exc.value.rule == "write.addenda_entry"
+
+
+def test_records_built_in_slices_are_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Large frames are formatted as a union of slices (parallel): same bytes, same order."""
+    import nacha.formatting as formatting
+
+    entries = _entries([(1 + i % 2, "22" if i % 3 else "27", ODFI, i + 1) for i in range(7)])
+    entries = entries.sort("batch_number", maintain_order=True)
+    whole = assemble(file_header=HEADER, batches=_batches(1, 2), entries=entries)
+    monkeypatch.setattr(formatting, "SLICE_ROWS", 2)
+    assert assemble(file_header=HEADER, batches=_batches(1, 2), entries=entries) == whole
+    assert read(whole).entries["amount"].to_list() == entries["amount"].to_list()

@@ -90,8 +90,13 @@ def assemble(
     )
     # an entries frame with its own sec_code keeps deciding its layout by that column (as before)
     own_sec_code = "sec_code" in entries.columns
-    entries = entries.with_columns(pl.int_range(pl.len()).cast(pl.Int64).alias("_input_pos")).join(
-        binfo, on="batch_number", how="left", maintain_order="left"
+    # batch facts by position (a gather from the few batch rows), not a join that re-gathers
+    # every column of the wide entries frame
+    bpos = _batch_positions(entries["batch_number"], batches["batch_number"])
+    entries = entries.with_columns(
+        pl.int_range(pl.len(), dtype=pl.Int64).alias("_input_pos"),
+        bpos.alias("_bpos"),
+        *[pl.lit(binfo[c]).gather(bpos).alias(c) for c in ("_iat", "_layout")],
     )
     if entries["_bpos"].null_count():
         bad = entries.filter(pl.col("_bpos").is_null())["batch_number"][0]
@@ -109,9 +114,12 @@ def assemble(
     # addenda: attach to their entry
     if addenda is not None and addenda.height:
         addenda = attach_addenda(addenda, entries)
-        per_entry = addenda.group_by("_eseq").agg(pl.len().cast(pl.Int64).alias("_nadd"))
-        entries = entries.join(per_entry, on="_eseq", how="left", maintain_order="left")
-        entries = entries.with_columns(pl.col("_nadd").fill_null(0))
+        # addenda are grouped by entry (sorted by _eseq): run lengths scattered into a zero
+        # column, no group-by hash table and no join back onto the entries
+        runs = addenda["_eseq"].rle().struct.unnest()
+        nadd = pl.zeros(entries.height, dtype=pl.Int64, eager=True).alias("_nadd")
+        nadd.scatter(runs["value"], runs["len"].cast(pl.Int64))
+        entries = entries.with_columns(nadd)
     else:
         addenda = None
         entries = entries.with_columns(pl.lit(0, dtype=pl.Int64).alias("_nadd"))
@@ -223,7 +231,12 @@ def assemble(
             pl.DataFrame(
                 {
                     "n": part["_line"],
-                    "record": format_records(part, L.ENTRY_LAYOUTS[str(key)], context="entries"),
+                    "record": format_records(
+                        part,
+                        L.ENTRY_LAYOUTS[str(key)],
+                        context="entries",
+                        trusted=frozenset({"addenda_record_indicator"}),
+                    ),
                 }
             )
         )
@@ -267,6 +280,25 @@ def assemble(
     )
     keyed = [k.with_columns(pl.col("n").cast(pl.Int64)) for k in keyed]
     return join_lines(keyed, line_ending, blocks * 10 - n_records)
+
+
+def _batch_positions(numbers: pl.Series, batch_numbers: pl.Series) -> pl.Series:
+    """Position in ``batch_numbers`` (unique) of every entry's batch number; null when it
+    names no batch. Consecutive ascending batch numbers (every built file) make it one
+    subtraction; otherwise a lookup in the small batch table."""
+    n = batch_numbers.len()
+    first = batch_numbers[0]
+    numbers = numbers.cast(pl.Int64)
+    if first is not None and batch_numbers.equals(
+        pl.int_range(first, first + n, dtype=pl.Int64, eager=True), check_names=False
+    ):
+        pos = numbers - first
+        return pl.select(
+            pl.when((pos >= 0) & (pos < n)).then(pos).otherwise(None).alias("_bpos")
+        ).to_series()
+    return numbers.replace_strict(
+        batch_numbers, pl.int_range(n, dtype=pl.Int64, eager=True), default=None
+    ).alias("_bpos")
 
 
 def _normalise_entries(entries: pl.DataFrame) -> pl.DataFrame:

@@ -32,6 +32,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -44,7 +45,6 @@ from nacha.build_settings import FILE_ID_MODIFIERS, BuildSettings
 from nacha.build_write import file_frames, write_file
 from nacha.calendar import settlement_date_estimate
 from nacha.errors import NachaWriteError
-from nacha.masking import mask_account_expr
 
 __all__ = ["ENTRIES_SCHEMA", "BuildResult", "BuiltFile", "build_files"]
 
@@ -162,40 +162,50 @@ def build_files(
     modifiers = _modifiers(file_id_modifiers)
     files: list[BuiltFile] = []
     names: list[tuple[int, str, str]] = []
-    for info in plan.files.iter_rows(named=True):
-        index = info["file_index"]
-        try:
-            modifier = next(modifiers)
-        except StopIteration:
-            raise NachaWriteError(
-                f"the build needs {plan.files.height} files but only {index} file ID "
-                "modifier(s) were supplied",
-                field="file_id_modifier",
-                rule="file.modifiers_exhausted",
-            ) from None
-        frames = file_frames(plan, settings, file_index=index, now=local, modifier=modifier)
-        content = write_file(frames, line_ending=settings.line_ending)
-        if validate:
-            _self_check(content, modifier)
-        name = _file_name(settings, business_date, local, modifier, index, frames)
-        summary = {
-            "name": name,
-            "file_id_modifier": modifier,
-            "batches": info["batches"],
-            "entries": info["entries"],
-            "debit_total_cents": info["debit_cents"],
-            "credit_total_cents": info["credit_cents"],
-            "bytes": len(content),
-            "sha256": hashlib.sha256(content).hexdigest(),
-        }
-        files.append(BuiltFile(name=name, content=content, summary=summary))
-        names.append((index, name, modifier))
+    # Why threads: the ledger columns of the result and each file's SHA-256 do not depend
+    # on the bytes being written, and polars and hashlib release the GIL, so on two cores
+    # they run while the main thread formats the file. Modifiers are still drawn one per
+    # file, in order, and a file that fails its check still stops the build.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        ledger = pool.submit(_result_base, plan.entries, settings, now)
+        digests = []
+        for info in plan.files.iter_rows(named=True):
+            index = info["file_index"]
+            try:
+                modifier = next(modifiers)
+            except StopIteration:
+                raise NachaWriteError(
+                    f"the build needs {plan.files.height} files but only {index} file ID "
+                    "modifier(s) were supplied",
+                    field="file_id_modifier",
+                    rule="file.modifiers_exhausted",
+                ) from None
+            frames = file_frames(plan, settings, file_index=index, now=local, modifier=modifier)
+            content = write_file(frames, line_ending=settings.line_ending)
+            digests.append(pool.submit(_sha256, content))
+            if validate:
+                _self_check(content, modifier)
+            name = _file_name(settings, business_date, local, modifier, index, frames)
+            summary = {
+                "name": name,
+                "file_id_modifier": modifier,
+                "batches": info["batches"],
+                "entries": info["entries"],
+                "debit_total_cents": info["debit_cents"],
+                "credit_total_cents": info["credit_cents"],
+                "bytes": len(content),
+            }
+            files.append(BuiltFile(name=name, content=content, summary=summary))
+            names.append((index, name, modifier))
+        for built, digest in zip(files, digests, strict=True):
+            built.summary["sha256"] = digest.result()
+        base = ledger.result()
     if len({f.name for f in files}) != len(files):
         raise NachaWriteError(
             "file_name_template produced duplicate names; include {seq} or {modifier}",
             rule="file.duplicate_name",
         )
-    entries = _result_entries(plan.entries, names, settings, now)
+    entries = _with_file_names(base, names)
     rejected = checked.rejected.cast(REJECTED_SCHEMA)  # type: ignore[arg-type]
     summary = {
         "files": len(files),
@@ -260,24 +270,54 @@ def _file_name(
     )
 
 
+def _account_masks(accounts: pl.Series) -> pl.Series:
+    """:func:`~nacha.masking.mask_account_expr` for the planned entries, cheaper: their
+    account numbers are 1-17 of ``0-9 A-Z -`` (transfers are checked, settlement accounts
+    are validated by the settings), so there is nothing to strip and bytes are characters:
+    the last four padded with ``*`` to the full length is the mask. Only accounts of four
+    or fewer characters (rare) take the all-``*`` branch."""
+    n = pl.col("a").str.len_bytes()
+    mask = pl.col("a").str.slice(-4).str.pad_start(n, "*")
+    if (accounts.str.len_bytes() <= 4).any():
+        mask = pl.when(n <= 4).then(pl.lit("****").str.slice(0, n)).otherwise(mask)
+    return accounts.to_frame("a").select(mask.fill_null("").alias("account_mask")).to_series()
+
+
+def _sha256(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
 def _result_entries(
     planned: pl.DataFrame, names: list[tuple[int, str, str]], settings: BuildSettings, now: datetime
 ) -> pl.DataFrame:
-    # Small lookups by position (file index, company index): gathers, not joins.
+    """:data:`ENTRIES_SCHEMA` rows of the planned entries written as ``names``
+    (file index, file name, modifier)."""
+    return _with_file_names(_result_base(planned, settings, now), names)
+
+
+def _result_base(planned: pl.DataFrame, settings: BuildSettings, now: datetime) -> pl.DataFrame:
+    """Every result column but the file name and modifier (known once files are written)."""
+    # Small lookups by position (company index): gathers, not joins.
+    company_ids = pl.Series([c.company_id for c in settings.companies], dtype=pl.String)
+    client_codes = pl.Series([c.client_code for c in settings.companies], dtype=pl.String)
+    company = pl.col("company_index")
+    out = planned.with_columns(
+        company_id=pl.lit(company_ids).gather(company),
+        client_code=pl.coalesce("client_code", pl.lit(client_codes).gather(company)),
+        account_mask=_account_masks(planned.get_column("account_number")),
+    )
+    return _estimates(out, settings, now)
+
+
+def _with_file_names(base: pl.DataFrame, names: list[tuple[int, str, str]]) -> pl.DataFrame:
     names = sorted(names)
     file_names = pl.Series([n for _, n, _ in names], dtype=pl.String)
     modifiers = pl.Series([m for _, _, m in names], dtype=pl.String)
-    company_ids = pl.Series([c.company_id for c in settings.companies], dtype=pl.String)
-    client_codes = pl.Series([c.client_code for c in settings.companies], dtype=pl.String)
-    file_index, company = pl.col("file_index"), pl.col("company_index")
-    out = planned.with_columns(
+    file_index = pl.col("file_index")
+    out = base.with_columns(
         file_name=pl.lit(file_names).gather(file_index),
         file_id_modifier=pl.lit(modifiers).gather(file_index),
-        company_id=pl.lit(company_ids).gather(company),
-        client_code=pl.coalesce("client_code", pl.lit(client_codes).gather(company)),
-        account_mask=mask_account_expr("account_number"),
     )
-    out = _estimates(out, settings, now)
     for name, dtype in ENTRIES_SCHEMA.items():
         if name not in out.columns:
             out = out.with_columns(pl.lit(None, dtype=dtype).alias(name))

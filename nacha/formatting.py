@@ -43,13 +43,18 @@ def _field_expr(frame: pl.DataFrame, f: L.Field, context: str, *, checked: bool)
     return f.kind.format(pl.col(f.name), f.width)
 
 
-def _check_values(frame: pl.DataFrame, layout: L.Layout, context: str) -> None:
+def _check_values(
+    frame: pl.DataFrame, layout: L.Layout, context: str, *, trusted: frozenset[str] = frozenset()
+) -> None:
     """Raise for the first value that cannot be written (wrong kind, negative, null where
-    required). Length overflows of text are caught after formatting (the line is not 94)."""
+    required). Length overflows of text are caught after formatting (the line is not 94).
+    Fields in ``trusted`` are not checked (the caller computed them)."""
     fields = [
         f
         for f in layout.columns
-        if f.name in frame.columns and isinstance(f.kind, Constant | Numeric)
+        if f.name in frame.columns
+        and f.name not in trusted
+        and isinstance(f.kind, Constant | Numeric)
     ]
     if not fields:
         return
@@ -115,22 +120,46 @@ def _exact_width_columns(frame: pl.DataFrame, layout: L.Layout) -> set[str]:
     return {n for n, ok in zip(names, row, strict=True) if ok}
 
 
+#: Rows per slice when a large frame's records are built in parallel slices.
+SLICE_ROWS = 250_000
+
+
+def _concat_records(frame: pl.DataFrame, record: pl.Expr) -> pl.Series:
+    """The ``record`` column of ``frame``. Why slices: one ``concat_str`` over one chunk
+    runs on one thread; the union of slices of a large frame runs on every core polars has,
+    with the same output (slices keep row order)."""
+    if frame.height <= SLICE_ROWS:
+        return frame.select(record).to_series()
+    lazy = frame.lazy()
+    parts = [
+        lazy.slice(start, SLICE_ROWS).select(record) for start in range(0, frame.height, SLICE_ROWS)
+    ]
+    return pl.concat(parts, rechunk=False).collect().to_series()
+
+
 def format_records(
-    frame: pl.DataFrame, layout: L.Layout, *, context: str | None = None, check: bool = True
+    frame: pl.DataFrame,
+    layout: L.Layout,
+    *,
+    context: str | None = None,
+    check: bool = True,
+    trusted: frozenset[str] = frozenset(),
 ) -> pl.Series:
     """94-character records for every row of ``frame`` (columns named as the layout's fields).
 
-    Raises :class:`NachaWriteError` when a value does not fit (never truncates).
+    Raises :class:`NachaWriteError` when a value does not fit (never truncates). ``trusted``
+    names columns the caller derived itself (``assemble``'s addenda indicators): their
+    value check is skipped, their length is still checked with the record's.
     """
     ctx = context or layout.key
     if check:
-        _check_values(frame, layout, ctx)
+        _check_values(frame, layout, ctx, trusted=trusted)
     exact = _exact_width_columns(frame, layout)
     exprs = [
         pl.col(f.name) if f.name in exact else _field_expr(frame, f, ctx, checked=check)
         for f in layout.fields
     ]
-    lines = frame.select(pl.concat_str(exprs, ignore_nulls=False).alias("record"))["record"]
+    lines = _concat_records(frame, pl.concat_str(exprs, ignore_nulls=False).alias("record"))
     if lines.null_count():
         row = lines.is_null().arg_max()
         raise NachaWriteError(

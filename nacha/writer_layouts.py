@@ -76,14 +76,7 @@ def attach_addenda(addenda: pl.DataFrame, entries: pl.DataFrame) -> pl.DataFrame
                 keys, on=["batch_number", "trace_number"], how="left", maintain_order="left"
             )
     else:
-        keys = entries.select(
-            (pl.col("_input_pos") + 1).alias("entry_index"), "_eseq", "_iat", "trace_number"
-        )
-        addenda = (
-            addenda.drop("batch_number", strict=False)
-            .with_columns(pl.col("entry_index").cast(pl.Int64))
-            .join(keys, on="entry_index", how="left", maintain_order="left")
-        )
+        addenda = _attach_by_index(addenda.drop("batch_number", strict=False), entries)
     if addenda["_eseq"].null_count():
         bad = addenda.filter(pl.col("_eseq").is_null()).row(0, named=True)
         where = f"trace {bad.get('trace_number')}" if by_trace else f"entry {bad['entry_index']}"
@@ -94,11 +87,11 @@ def attach_addenda(addenda: pl.DataFrame, entries: pl.DataFrame) -> pl.DataFrame
         addenda = addenda.sort("_eseq", maintain_order=True)
     # position within the entry's run of addenda (rows are grouped by entry): row number
     # minus the row number where the run starts; no hash table over the addenda
+    # (the first row starts a run: its comparison with the shifted null is null, so true)
     row = pl.int_range(pl.len(), dtype=pl.Int64)
-    start = pl.when(pl.col("_eseq") != pl.col("_eseq").shift(1)).then(row).otherwise(None)
-    addenda = addenda.with_columns(
-        (row - start.fill_null(0 if addenda.height else None).forward_fill() + 1).alias("_apos")
-    )
+    first = (pl.col("_eseq") != pl.col("_eseq").shift(1)).fill_null(True)
+    start = pl.when(first).then(row).otherwise(None)
+    addenda = addenda.with_columns((row - start.forward_fill() + 1).alias("_apos"))
     code = pl.coalesce(
         [
             pl.col(c).cast(pl.String)
@@ -144,6 +137,25 @@ def attach_addenda(addenda: pl.DataFrame, entries: pl.DataFrame) -> pl.DataFrame
     if "entry_detail_sequence_number" not in addenda.columns:
         extra.append(pl.col("trace_number").str.slice(8, 7).alias("entry_detail_sequence_number"))
     return addenda.with_columns(extra) if extra else addenda
+
+
+def _attach_by_index(addenda: pl.DataFrame, entries: pl.DataFrame) -> pl.DataFrame:
+    """The left join of ``addenda`` to the entries on ``entry_index`` (1-based input
+    position) as gathers: the index names a row directly, so no hash table over every entry.
+    When the entries were reordered by batch, the inverse permutation maps input position to
+    row. An index outside 1..n gives nulls (reported as dangling by the caller)."""
+    n = entries.height
+    index = addenda["entry_index"].cast(pl.Int64)
+    at = pl.select(
+        pl.when((index >= 1) & (index <= n)).then(index - 1).otherwise(None).alias("_at")
+    ).to_series()
+    input_pos = entries["_input_pos"]
+    if not input_pos.is_sorted():  # reordered by batch: row of each input position
+        at = input_pos.arg_sort().gather(at)
+    return addenda.with_columns(
+        index,
+        *[entries[col].gather(at) for col in ("_eseq", "_iat", "trace_number")],
+    )
 
 
 def _trace_ints(frame: pl.DataFrame) -> pl.Series | None:

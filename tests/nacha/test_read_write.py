@@ -401,3 +401,78 @@ def test_assemble_refuses_addenda_of_another_batch_and_ambiguous_traces() -> Non
             entries=same,
             addenda=_addenda_for([(1, trace_of_batch_2)]),
         )
+
+
+@pytest.mark.parametrize("numbers", [(1, 2), (4, 9)])
+def test_assemble_attaches_addenda_by_position_when_entries_are_reordered(
+    numbers: tuple[int, int],
+) -> None:
+    """Entries given out of batch order are moved into their batch; ``entry_index`` still
+    names the entry by its position in the frame as given. Batch numbers need not be
+    consecutive (those take the lookup path instead of the subtraction)."""
+    first, second = numbers
+    entries = _entries(
+        [(second, "22", ODFI, 1), (first, "22", "02100002", 2), (second, "27", ODFI, 3)]
+    )
+    addenda = pl.DataFrame(
+        {"entry_index": [3, 1], "payment_related_information": ["B FOR 3", "A FOR 1"]}
+    )
+    data = assemble(
+        file_header=HEADER, batches=_batches(first, second), entries=entries, addenda=addenda
+    )
+    f = read(data)
+    assert validate(f).filter(pl.col("severity") == "error").height == 0
+    assert f.entries["amount"].to_list() == [2, 1, 3]  # batch `first`, then batch `second`
+    assert f.entries["addenda_record_indicator"].to_list() == ["0", "1", "1"]
+    by_entry = f.addenda.join(f.entries.select("entry_index", "amount"), on="entry_index")
+    assert by_entry.select("amount", "payment_related_information").rows() == [
+        (1, "A FOR 1"),
+        (3, "B FOR 3"),
+    ]
+    assert f.batches["batch_number"].to_list() == [first, second]
+    assert f.batches["entry_addenda_count"].to_list() == [1, 4]
+
+
+def test_assemble_numbers_addenda_runs_after_the_first_entry() -> None:
+    """Regression: an entry with several addenda that is not the first entry with addenda
+    got sequence numbers counted from the first addenda row (1, 1, 3 instead of 1, 1, 2)
+    and its later addenda were written after the batch control."""
+    entries = _entries([(1, "22", ODFI, 1), (1, "22", ODFI, 2)]).with_columns(
+        pl.lit("ACME SUPPLY").alias("individual_name")
+    )
+    addenda = pl.DataFrame(
+        {
+            "entry_index": [1, 2, 2],
+            "payment_related_information": ["ISA*1", "ISA*2", "ISA*3"],
+        }
+    )
+    batches = _batches(1, sec="CTX", desc="INVOICE")
+    f = read(assemble(file_header=HEADER, batches=batches, entries=entries, addenda=addenda))
+    assert validate(f).filter(pl.col("severity") == "error").height == 0
+    assert f.addenda["entry_index"].to_list() == [1, 2, 2]
+    assert f.addenda["addenda_sequence_number"].to_list() == [1, 1, 2]
+    assert f.entries["number_of_addenda_records"].to_list() == [1, 2]
+
+
+@pytest.mark.parametrize("index", [0, 3, None])
+def test_assemble_refuses_addenda_naming_no_entry(index: int | None) -> None:
+    entries = _entries([(1, "22", "02100002", 1), (1, "22", ODFI, 2)])
+    addenda = pl.DataFrame(
+        {"entry_index": [1, index], "payment_related_information": ["x", "y"]},
+        schema_overrides={"entry_index": pl.Int64},
+    )
+    with pytest.raises(NachaWriteError, match="has no entry") as exc:
+        assemble(file_header=HEADER, batches=_batches(1), entries=entries, addenda=addenda)
+    assert exc.value.rule == "write.addenda_entry"
+
+
+def test_records_built_in_slices_are_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Large frames are formatted as a union of slices (parallel): same bytes, same order."""
+    import nacha.formatting as formatting
+
+    entries = _entries([(1 + i % 2, "22" if i % 3 else "27", ODFI, i + 1) for i in range(7)])
+    entries = entries.sort("batch_number", maintain_order=True)
+    whole = assemble(file_header=HEADER, batches=_batches(1, 2), entries=entries)
+    monkeypatch.setattr(formatting, "SLICE_ROWS", 2)
+    assert assemble(file_header=HEADER, batches=_batches(1, 2), entries=entries) == whole
+    assert read(whole).entries["amount"].to_list() == entries["amount"].to_list()

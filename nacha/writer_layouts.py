@@ -97,7 +97,7 @@ def attach_addenda(addenda: pl.DataFrame, entries: pl.DataFrame) -> pl.DataFrame
     row = pl.int_range(pl.len(), dtype=pl.Int64)
     start = pl.when(pl.col("_eseq") != pl.col("_eseq").shift(1)).then(row).otherwise(None)
     addenda = addenda.with_columns(
-        (row - start.fill_null(0 if addenda.height else None).forward_fill() + 1).alias("_apos")
+        (row - start.forward_fill().fill_null(0) + 1).alias("_apos")
     )
     code = pl.coalesce(
         [

@@ -96,9 +96,7 @@ def attach_addenda(addenda: pl.DataFrame, entries: pl.DataFrame) -> pl.DataFrame
     # minus the row number where the run starts; no hash table over the addenda
     row = pl.int_range(pl.len(), dtype=pl.Int64)
     start = pl.when(pl.col("_eseq") != pl.col("_eseq").shift(1)).then(row).otherwise(None)
-    addenda = addenda.with_columns(
-        (row - start.forward_fill().fill_null(0) + 1).alias("_apos")
-    )
+    addenda = addenda.with_columns((row - start.forward_fill().fill_null(0) + 1).alias("_apos"))
     code = pl.coalesce(
         [
             pl.col(c).cast(pl.String)

@@ -373,3 +373,58 @@ def test_property_iat_rows_build_valid_files_that_reread(rows: tuple[dict[str, A
         assert account == want[ref]["DFIAccountNumber"]
     names = pl.concat([f.addenda for f in read], how="diagonal_relaxed")["receiving_name"]
     assert sorted(names.drop_nulls().to_list()) == sorted(r["individualName"] for r in rows)
+
+
+def test_assemble_places_every_addenda_under_its_entry() -> None:
+    """Regression: the second and later entries with several addenda had their addenda
+    written at the wrong lines (after the file control)."""
+    header = {
+        "immediate_destination": "091000019",
+        "immediate_origin": "1234567890",
+        "file_creation_date": "260310",
+        "file_creation_time": "0900",
+        "file_id_modifier": "A",
+        "immediate_destination_name": "FIRST EXAMPLE BANK",
+        "immediate_origin_name": "ACME",
+    }
+    batches = pl.DataFrame(
+        {
+            "batch_number": [1],
+            "service_class_code": ["200"],
+            "company_name": ["ACME"],
+            "company_id": ["1234567890"],
+            "sec_code": ["CTX"],
+            "company_entry_description": ["INVOICES"],
+            "effective_entry_date": ["260311"],
+            "originator_status_code": ["1"],
+            "odfi_id": ["09100001"],
+        }
+    )
+    traces = ["091000010000001", "091000010000002"]
+    entries = pl.DataFrame(
+        {
+            "batch_number": [1, 1],
+            "transaction_code": ["22", "22"],
+            "rdfi_routing": ["021000021", "021000021"],
+            "dfi_account_number": ["1", "2"],
+            "amount": [100, 200],
+            "identification_number": ["A", "B"],
+            "individual_name": ["X CORP", "Y CORP"],
+            "trace_number": traces,
+        }
+    )
+    addenda = pl.DataFrame(
+        {
+            "batch_number": [1] * 6,
+            "trace_number": [traces[0]] * 3 + [traces[1]] * 3,
+            "payment_related_information": [f"RMR*IV*{i}" for i in range(6)],
+        }
+    )
+    content = nacha.assemble(file_header=header, batches=batches, entries=entries, addenda=addenda)
+    assert errors(content).height == 0
+    f = nacha.read(content)
+    got = f.addenda.join(f.entries.select("entry_index", "trace_number"), on="entry_index")
+    assert got.select("trace_number", "payment_related_information").rows() == list(
+        zip(addenda["trace_number"], addenda["payment_related_information"], strict=True)
+    )
+    assert got["addenda_sequence_number"].to_list() == [1, 2, 3, 1, 2, 3]

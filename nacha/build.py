@@ -39,6 +39,8 @@ from typing import Any
 
 import polars as pl
 
+from nacha.build_iat import build_with_iat
+from nacha.build_iat_input import split_transfers
 from nacha.build_input import REJECTED_SCHEMA, check_transfers
 from nacha.build_plan import plan_files
 from nacha.build_settings import FILE_ID_MODIFIERS, BuildSettings
@@ -155,6 +157,18 @@ def build_files(
     raises :class:`NachaWriteError` (a builder bug must never reach the bank). Only
     benchmarks turn it off.
     """
+    split = split_transfers(transfers)  # IAT rows get file(s) of their own: nacha/build_iat.py
+    if split is not None:
+        return build_with_iat(
+            split,
+            settings,
+            now=now,
+            file_id_modifiers=file_id_modifiers,
+            business_date=business_date,
+            first_trace_sequence=first_trace_sequence,
+            extra_columns=extra_columns,
+            validate=validate,
+        )
     local = settings.odfi.profile.local(now)
     business_date = business_date or local.date()
     checked = check_transfers(transfers, settings, now=now, extra_columns=extra_columns)

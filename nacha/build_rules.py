@@ -56,8 +56,10 @@ class SecRule:
     required_description: str | None = None
 
 
-#: The SEC codes achpipe originates. Everything else (IAT, ENR, POP, COR …) is refused with
-#: a reason naming it: those need fields the connectFi create request does not carry.
+#: The domestic SEC codes achpipe originates. IAT rows never reach these rules: they are split
+#: off and built into files of their own (``nacha.build_iat``). Everything else (ENR, POP,
+#: COR …) is refused with a reason naming it: those need fields the connectFi create request
+#: does not carry.
 SEC_RULES: dict[str, SecRule] = {
     "PPD": SecRule(True, True, 1, 22, 15),
     "CCD": SecRule(True, True, 1, 22, 15, zero_dollar_remittance=True),

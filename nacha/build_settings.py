@@ -18,6 +18,7 @@ from nacha.checks import is_valid_routing
 
 __all__ = [
     "FILE_ID_MODIFIERS",
+    "IAT_ORIGINATOR_FIELDS",
     "NACHA_MAX_AMOUNT_CENTS",
     "NACHA_MAX_BATCH_RECORDS",
     "NACHA_MAX_TOTAL_CENTS",
@@ -40,6 +41,15 @@ NACHA_MAX_FILE_LINES = 9_999_990  # 6-digit block count x 10
 _PRINTABLE = re.compile(r"^[\x20-\x7e]*$")
 _TEMPLATE_FIELDS = frozenset(
     {"origin", "destination", "date", "created", "modifier", "seq", "kind", "company"}
+)
+
+
+#: Company settings that default the IAT originator addenda (11, 12), 35 characters each.
+IAT_ORIGINATOR_FIELDS = (
+    "iat_originator_name",
+    "iat_originator_street_address",
+    "iat_originator_city_state_province",
+    "iat_originator_country_postal_code",
 )
 
 
@@ -132,12 +142,20 @@ class Company:
     settlement: SettlementAccount | None = None
     wages: bool = False
     ecommerce: bool = False
+    #: IAT addenda 11/12 defaults for rows that leave the originator columns empty
+    #: (``iat_originator_name`` empty: the company name).
+    iat_originator_name: str = ""
+    iat_originator_street_address: str = ""
+    iat_originator_city_state_province: str = ""
+    iat_originator_country_postal_code: str = ""
 
     def __post_init__(self) -> None:
         _text(self.client_code, name="client_code", max_len=50)
         _text(self.company_name, name="company_name", max_len=16)
         _text(self.company_id, name="company_id", max_len=10)
         _text(self.discretionary_data, name="discretionary_data", max_len=20, required=False)
+        for name in IAT_ORIGINATOR_FIELDS:
+            _text(getattr(self, name), name=name, max_len=35, required=False)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from typing import Any, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from nacha.build_settings import (
+    IAT_ORIGINATOR_FIELDS,
     BuildSettings,
     Company,
     Limits,
@@ -166,6 +167,7 @@ def _company(raw: Any, index: int) -> Company:
             "settlement_account",
             "settlement_account_type",
             "settlement_name",
+            *IAT_ORIGINATOR_FIELDS,
         },
     )
     settlement = None
@@ -189,6 +191,7 @@ def _company(raw: Any, index: int) -> Company:
         settlement=settlement,
         wages=_get(raw, "wages", bool, prefix, False),
         ecommerce=_get(raw, "ecommerce", bool, prefix, False),
+        **{key: _get(raw, key, str, prefix, "") for key in IAT_ORIGINATOR_FIELDS},
     )
 
 

@@ -375,11 +375,35 @@ def _outbound_record(built: Any, parsed: Any) -> Any:
     )
 
 
+def _column(frame: pl.DataFrame, name: str) -> pl.Expr:
+    """``name`` stripped, or nulls when the file has no such field (an IAT-only file has no
+    company name or individual name/ID fields: they travel in its addenda)."""
+    if name in frame.columns:
+        return pl.col(name).str.strip_chars()
+    return pl.lit(None, pl.String).alias(name)
+
+
+def _with_iat_addenda(frame: pl.DataFrame, parsed: Any, key: str, code: str, field: str) -> Any:
+    """``frame`` with ``_<field>``: the IAT addenda ``code``'s ``field`` of each ``key``
+    (batch or entry), e.g. addenda 10's receiving name; nulls in a file without IAT."""
+    addenda = parsed.addenda
+    if field not in addenda.columns:  # no IAT in this file: nothing to join
+        return frame.with_columns(pl.lit(None, pl.String).alias(f"_{field}"))
+    values = (
+        addenda.filter(pl.col("addenda_type_code") == code)
+        .group_by(key, maintain_order=True)
+        .agg(pl.col(field).first().str.strip_chars().alias(f"_{field}"))
+    )
+    return frame.join(values, on=key, how="left", maintain_order="left")
+
+
 def _batches_for_ledger(parsed: Any) -> pl.DataFrame:
-    return parsed.batches.select(
+    # IAT batches name no company: the ledger keeps their originator (addenda 11) instead
+    batches = _with_iat_addenda(parsed.batches, parsed, "batch_index", "11", "originator_name")
+    return batches.select(
         pl.col("batch_number").cast(pl.Int64),
         pl.col("service_class_code").cast(pl.Int16),
-        pl.col("company_name").str.strip_chars(),
+        pl.coalesce(_column(batches, "company_name"), "_originator_name").alias("company_name"),
         pl.col("company_id").str.strip_chars(),
         pl.col("sec_code"),
         pl.col("company_entry_description").str.strip_chars(),
@@ -393,8 +417,13 @@ def _entries_for_ledger(parsed: Any, built_entries: pl.DataFrame, file_name: str
     refs = built_entries.filter(pl.col("file_name") == file_name).select(
         "trace_number", "reference", "kind"
     )
+    # IAT entries carry the receiver's name and ID in addenda 10 and 15
+    entries = _with_iat_addenda(parsed.entries, parsed, "entry_index", "10", "receiving_name")
+    entries = _with_iat_addenda(
+        entries, parsed, "entry_index", "15", "receiver_identification_number"
+    )
     return (
-        parsed.entries.join(batch_numbers, on="batch_index", how="left")
+        entries.join(batch_numbers, on="batch_index", how="left")
         .select(
             "batch_number",
             "trace_number",
@@ -402,8 +431,12 @@ def _entries_for_ledger(parsed: Any, built_entries: pl.DataFrame, file_name: str
             pl.col("amount").cast(pl.Int64).alias("amount_cents"),
             pl.concat_str("rdfi_id", "check_digit").alias("rdfi_routing"),
             pl.col("dfi_account_number").str.strip_chars().alias("account_number"),
-            pl.col("individual_name").str.strip_chars(),
-            pl.col("identification_number").str.strip_chars().alias("individual_id"),
+            pl.coalesce(_column(entries, "individual_name"), "_receiving_name").alias(
+                "individual_name"
+            ),
+            pl.coalesce(
+                _column(entries, "identification_number"), "_receiver_identification_number"
+            ).alias("individual_id"),
         )
         .join(refs, on="trace_number", how="left")
         .drop("kind")

@@ -1,0 +1,42 @@
+"""The nightly run's build step with an IAT row in the intake: the IAT file is written next
+to the domestic file and recorded in the ledger (IAT batches name no company and IAT entries
+no receiver name in the entry record: the ledger takes them from addenda 11, 10 and 15)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import polars as pl
+
+import nacha
+from nacha.build_iat_input import IAT_COLUMNS
+from pipeline.run import RunOptions
+from pipeline.run.wiring import open_nightly
+from tests.pipeline.test_actions_build import _row, world  # noqa: F401 - the fixture
+from tests.pipeline.test_build_cli_iat import IAT_ROW
+
+
+def test_nightly_build_records_the_iat_file(world: Any) -> None:  # noqa: F811 - the fixture
+    ledger, config, tmp_path = world
+    day = date(2026, 3, 4)
+    domestic = _row("D1", "PAYEEA", "5566778899")
+    columns = [*domestic, *IAT_COLUMNS]  # the intake CSV carries the IAT columns too
+    iat = {**IAT_ROW, "receiverIdentificationNumber": "CUST-7"}
+    frame = pl.DataFrame(
+        [{c: row.get(c, "") for c in columns} for row in (domestic, iat)],
+        schema=dict.fromkeys(columns, pl.String),
+    )
+    frame.write_csv(tmp_path / "intake" / f"transfers-{day.isoformat()}.csv")
+    for step in ("collect", "build"):
+        with open_nightly(config) as nightly:
+            summary = nightly.execute(RunOptions(business_date=day, only=step)).to_json()
+        assert summary["exit_code"] == 0, summary
+    files = sorted((tmp_path / "data" / "outbound" / day.isoformat()).glob("*.ach"))
+    secs = [nacha.read(p.read_bytes()).batches["sec_code"].to_list() for p in files]
+    assert secs == [["PPD"], ["IAT"]]
+    recorded = ledger.conn.execute(
+        "SELECT b.sec_code, b.company_name, e.individual_name, e.individual_id, e.amount_cents"
+        " FROM entries e JOIN batches b ON b.id = e.batch_id WHERE e.reference = 'INTL0001'"
+    ).fetchall()
+    assert recorded == [("IAT", "ACME PAYMENTS INC", "MAPLE LEAF IMPORTS LTD", "CUST-7", 250000)]

@@ -49,20 +49,20 @@ def entry_numbers(f: NachaFile) -> pl.DataFrame:
         "line", pl.col("batch_index").set_sorted(), "entry_index", "raw", *layout_col
     )
     # one digit run at a time: only one sliced string column is alive at once (peak memory)
-    head = e.select(raw.str.slice(1, 11).str.to_integer(strict=False).alias("h"))["h"]
+    head = e.select(raw.str.slice(1, 11).cast(pl.Int64, strict=False).alias("h"))["h"]
     derived = e.select(
         (pl.lit(head) // 10**9).cast(pl.Int16).alias("_tc"),
         (pl.lit(head) // 10 % 10**8).cast(pl.Int32).alias("_rdfi"),
         (pl.lit(head) % 10).cast(pl.Int8).alias("_cd"),
     )
     del head
-    tail = e.select(raw.str.slice(78, 16).str.to_integer(strict=False).alias("t"))["t"]
+    tail = e.select(raw.str.slice(78, 16).cast(pl.Int64, strict=False).alias("t"))["t"]
     derived = derived.with_columns(
         (pl.lit(tail) // 10**15).cast(pl.Int8).alias("_ind"),
         (pl.lit(tail) % 10**15).alias("_trace"),
     )
     del tail
-    amounts = e.select(amount.str.to_integer(strict=False).cast(pl.Int64).alias("amount"))
+    amounts = e.select(amount.cast(pl.Int64, strict=False).alias("amount"))
     e = pl.concat([e, derived, amounts], how="horizontal")
     f.__dict__["_numbers"] = e
     return e
@@ -114,15 +114,38 @@ def debit_expr(tc: pl.Expr) -> pl.Expr:
     return pl.when(tc >= 80).then(tc % 2 == 0).otherwise(tc % 10 >= 5)
 
 
+def blank_screen(f: NachaFile, name: str, blank_chars: str) -> pl.Expr:
+    """Entries whose field ``name`` starts with one of ``blank_chars``: the candidates of
+    :func:`blank_field`. In a printable-ASCII file a byte is a character, so this reads one
+    byte per record (no sliced string column); otherwise it slices one character."""
+    if f.printable_ascii:
+        chain = None
+        keys = f.entry_layouts
+        for key in keys:
+            fld = L.ENTRY_LAYOUTS[key].by_name.get(name)
+            if fld is None:
+                continue
+            byte = pl.col("raw").cast(pl.Binary).bin.get(fld.offset)
+            if len(keys) == 1:
+                chain = byte
+                break
+            cond = pl.col("_layout") == key
+            chain = pl.when(cond).then(byte) if chain is None else chain.when(cond).then(byte)
+        if chain is None:
+            return pl.lit(False)
+        return chain.is_in([ord(c) for c in blank_chars])
+    head = raw_field(f, name, first=1)
+    return pl.lit(False) if head is None else head.is_in(list(blank_chars))
+
+
 def blank_field(f: NachaFile, e: pl.DataFrame, name: str, blank_chars: str) -> pl.Expr | None:
     """Rows whose field ``name`` consists only of ``blank_chars`` (e.g. spaces, or spaces and
-    zeros). Screens on the first character (an inline, copy-free slice), then checks the
-    whole field only for the few candidates — no million-row copy of the field."""
-    head = raw_field(f, name, first=1)
+    zeros). Screens on the first character, then checks the whole field only for the few
+    candidates — no million-row copy of the field."""
     full = raw_field(f, name)
-    if head is None or full is None:
+    if full is None:
         return None
-    candidates = e.filter(head.is_in(list(blank_chars)))
+    candidates = e.filter(blank_screen(f, name, blank_chars))
     if candidates.height == 0:
         return pl.lit(False)
     pattern = "^[" + "".join("\\" + c if c in "\\]^-" else c for c in blank_chars) + "]*$"

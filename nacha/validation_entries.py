@@ -12,6 +12,7 @@ from nacha.issues import empty_issues, fmt, issue_rows
 from nacha.model import NachaFile
 from nacha.validation_common import (
     blank_field,
+    blank_screen,
     cd_col,
     check_digit_expr,
     debit_expr,
@@ -27,6 +28,8 @@ from nacha.validation_common import (
 
 _NAME_REQUIRED_SECS = {"PPD", "WEB", "TEL", "CCD", "CIE", "RCK", "CTX"}
 _LIVE_KINDS = {"live", "reversal"}
+# transaction codes as parsed from positions 2-3 (a sign makes them negative), null first
+_TC_RANGE: list[int | None] = [None, *range(-10, 100)]
 
 
 def entry_issues(f: NachaFile) -> pl.DataFrame:
@@ -49,7 +52,7 @@ def entry_issues(f: NachaFile) -> pl.DataFrame:
             k: bool(fn(v or "", descs.get(k) or "", sccs.get(k) or "")) for k, v in secs.items()
         }
 
-    # every per-batch attribute in one bit mask, gathered onto the entries once
+    # every per-batch attribute in one bit mask, gathered by batch_index where a rule needs it
     attrs = {
         "adv": lambda s, d, c: s == "ADV",
         "cor": lambda s, d, c: s == "COR",
@@ -66,13 +69,14 @@ def entry_issues(f: NachaFile) -> pl.DataFrame:
     for bit, fn in enumerate(attrs.values()):
         for k, on in sec_attr(fn).items():
             masks[k] = masks.get(k, 0) | (int(on) << bit)
-    mask = per_batch(f, masks, pl.Int16(), 0)
-    flag = {name: (mask // (1 << bit)) % 2 == 1 for bit, name in enumerate(attrs)}
-    is_adv, is_cor, iat, web = flag["adv"], flag["cor"], flag["iat"], flag["web"]
-    credit_only, debit_only = flag["credit_only"], flag["debit_only"]
-    scc_credit_only, scc_debit_only = flag["scc220"], flag["scc225"]
-    name_required = flag["name_required"]
-    remittance = flag["remittance"]
+    present = {name for bit, name in enumerate(attrs) if any(m >> bit & 1 for m in masks.values())}
+
+    def flags_of(mask: pl.Expr) -> dict[str, pl.Expr]:
+        return {name: (mask // (1 << bit)) % 2 == 1 for bit, name in enumerate(attrs)}
+
+    flag = flags_of(per_batch(f, masks, pl.Int16(), 0))
+    is_adv, web = flag["adv"], flag["web"]
+    name_required, remittance = flag["name_required"], flag["remittance"]
     odfi_e = per_batch(f, odfi, pl.Int32(), -1)
 
     tc = tc_col
@@ -84,66 +88,93 @@ def entry_issues(f: NachaFile) -> pl.DataFrame:
     zero_dollar = [int(c) for c, t in TRANSACTION_BY_CODE.items() if t.kind == "zero_dollar"]
     is_debit = debit_expr(tc)
     returns_noc = second.is_in([1, 6])
-    # counts of addenda per entry (entry_index is 1..E in entries order)
-    counts = f.addenda.group_by("entry_index").agg(pl.len().alias("_c"))
-    n_entries = f.entry_records.height
-    table = pl.zeros(n_entries + 1, dtype=pl.Int32, eager=True)
-    if counts.height:
-        idx = counts.filter(pl.col("entry_index").is_between(1, n_entries))
-        table = table.scatter(idx["entry_index"], idx["_c"].cast(pl.Int32))
-    n_add = pl.lit(table).gather(pl.col("entry_index"))
-    names = raw_field(f, "individual_name")
-    pay = raw_field(f, "discretionary_data")
-    acct = raw_field(f, "dfi_account_number")
-    assert acct is not None
+    n_add = _addenda_per_entry(f)
+    names = raw_field(f, "individual_name") if "name_required" in present else None
+    pay = raw_field(f, "discretionary_data") if "web" in present else None
+    bad_check_digit = _bad_check_digit(e)
+    addenda_mismatch = ((ind_col == 1) & (n_add == 0)) | ((ind_col == 0) & (n_add > 0))
 
-    checks: dict[str, pl.Expr] = {
-        "entry.transaction_code": tc.is_null()
-        | pl.when(is_adv).then(~tc.is_in(adv_tc)).otherwise(~tc.is_in(valid_tc)),
-        "entry.rdfi_check_digit": ~is_adv & _bad_check_digit(e),
-        "entry.amount_zero": ~is_adv & tc.is_in(live) & (pl.col("amount") == 0),
-        "entry.prenote_amount": tc.is_in(zero_req) & (pl.col("amount") != 0),
-        "entry.addenda_indicator": ~ind_col.is_in([0, 1])
-        | (~is_adv & (((ind_col == 1) & (n_add == 0)) | ((ind_col == 0) & (n_add > 0)))),
-        "entry.trace_odfi": ~is_adv & (trace_col // 10**7 != odfi_e),
-        "entry.trace_order": ~is_adv
-        & (pl.col("batch_index") == pl.col("batch_index").shift(1))
-        & (trace_col <= trace_col.shift(1)),
-        "entry.service_class": ~iat & ((scc_credit_only & is_debit) | (scc_debit_only & ~is_debit)),
-        "entry.sec_direction": ~is_cor
-        & ~returns_noc
-        & ((credit_only & is_debit) | (debit_only & ~is_debit)),
-        "entry.dfi_account_number": blank_field(f, e, "dfi_account_number", " "),
-        "entry.zero_dollar_addenda": remittance & tc.is_in(zero_dollar) & (n_add == 0),
-    }
-    needs = {
-        name
-        for name, on in (
-            (
-                "name",
-                any((masks.get(k, 0) >> list(attrs).index("name_required")) & 1 for k in masks),
-            ),
-            ("web", any((masks.get(k, 0) >> list(attrs).index("web")) & 1 for k in masks)),
-        )
-        if on
-    }
-    if names is not None and "name" in needs:
-        checks["entry.individual_name"] = name_required & blank_field(f, e, "individual_name", " 0")
-    if pay is not None and "web" in needs:
-        checks["entry.payment_type"] = (
-            web
-            & is_debit
+    def code_rules(flag: dict[str, pl.Expr]) -> dict[str, pl.Expr]:
+        """Rules that depend only on the batch's attributes and the transaction code."""
+        return {
+            "entry.transaction_code": tc.is_null()
+            | pl.when(flag["adv"]).then(~tc.is_in(adv_tc)).otherwise(~tc.is_in(valid_tc)),
+            "entry.service_class": ~flag["iat"]
+            & ((flag["scc220"] & is_debit) | (flag["scc225"] & ~is_debit)),
+            "entry.sec_direction": ~flag["cor"]
             & ~returns_noc
-            & tc.is_in(live)
-            & ~evaluate_alone(e, pay.is_in(["R ", "S ", "ST"]))
-        )
-    # boolean columns are bitmaps: cheap even for a million entries; only offenders survive
-    # one pass computes whether any rule fails anywhere; the per-rule flags are computed only
-    # when something did (valid files, the bulk case, pay for the single pass)
-    flags = [v.fill_null(False).alias(k) for k, v in checks.items()]
-    any_bad = e.select(pl.any_horizontal(flags).alias("m"))["m"]
-    if any_bad.any():
-        bad = e.select(
+            & ((flag["credit_only"] & is_debit) | (flag["debit_only"] & ~is_debit)),
+        }
+
+    by_code = code_rules(flag)
+    pays = (web & is_debit & ~returns_noc & tc.is_in(live)) if pay is not None else None
+
+    # Screens: cheap conditions over all entries that hold wherever a rule fails (a
+    # superset), so a valid million-entry file costs a few integer passes; the rules
+    # themselves run on the candidates only (none in a valid file).
+    screens = [
+        pl.col("amount") == 0,
+        tc.is_in(zero_req),
+        ~ind_col.is_in([0, 1]) | addenda_mismatch,
+        trace_col // 10**7 != odfi_e,
+        bad_check_digit,
+        blank_screen(f, "dfi_account_number", " "),
+    ]
+    # the code rules, decided once per (attribute mask, transaction code) in a small table
+    # and looked up per entry
+    distinct = sorted(set(masks.values()) | {0})
+    table = pl.DataFrame(
+        {
+            "_m": [m for m in distinct for _ in _TC_RANGE],
+            "_tc": [t for _ in distinct for t in _TC_RANGE],
+        },
+        schema={"_m": pl.Int16, "_tc": pl.Int16},
+    ).select(
+        pl.any_horizontal(list(code_rules(flags_of(pl.col("_m"))).values()))
+        .fill_null(False)
+        .alias("bad")
+    )["bad"]
+    slot = (tc.cast(pl.Int32) - _TC_RANGE[1] + 1).clip(0, len(_TC_RANGE) - 1).fill_null(0)
+    if len(distinct) > 1:
+        where = {k: distinct.index(m) * len(_TC_RANGE) for k, m in masks.items()}
+        slot = slot + per_batch(f, where, pl.Int32(), 0)
+    screens.append(pl.lit(table).gather(slot))
+    if "remittance" in present:
+        screens.append(tc.is_in(zero_dollar))
+    if names is not None:
+        screens.append(blank_screen(f, "individual_name", " 0"))
+    if pays is not None:
+        screens.append(pays)
+    # the neighbour comparison needs every entry: it is the rule itself (less the ADV part)
+    order = (pl.col("batch_index") == pl.col("batch_index").shift(1)) & (
+        trace_col <= trace_col.shift(1)
+    )
+    screened = e.select(
+        pl.any_horizontal(screens).fill_null(False).alias("_any"),
+        order.fill_null(False).alias("_order"),
+    )
+    candidates = screened["_any"] | screened["_order"]
+    if candidates.any():
+        c = e.with_columns(screened["_order"]).filter(candidates)
+        checks: dict[str, pl.Expr] = {
+            **by_code,
+            "entry.rdfi_check_digit": ~is_adv & bad_check_digit,
+            "entry.amount_zero": ~is_adv & tc.is_in(live) & (pl.col("amount") == 0),
+            "entry.prenote_amount": tc.is_in(zero_req) & (pl.col("amount") != 0),
+            "entry.addenda_indicator": ~ind_col.is_in([0, 1]) | (~is_adv & addenda_mismatch),
+            "entry.trace_odfi": ~is_adv & (trace_col // 10**7 != odfi_e),
+            "entry.trace_order": ~is_adv & pl.col("_order"),
+            "entry.dfi_account_number": blank_field(f, c, "dfi_account_number", " "),
+            "entry.zero_dollar_addenda": remittance & tc.is_in(zero_dollar) & (n_add == 0),
+        }
+        if names is not None:
+            checks["entry.individual_name"] = name_required & blank_field(
+                f, c, "individual_name", " 0"
+            )
+        if pay is not None and pays is not None:
+            checks["entry.payment_type"] = pays & ~evaluate_alone(c, pay.is_in(["R ", "S ", "ST"]))
+        flags = [v.fill_null(False).alias(k) for k, v in checks.items()]
+        bad = c.select(
             "line",
             "batch_index",
             "entry_index",
@@ -153,8 +184,9 @@ def entry_issues(f: NachaFile) -> pl.DataFrame:
             "_trace",
             "amount",
             *flags,
-        ).filter(any_bad)
+        ).filter(pl.any_horizontal(list(checks)))
     else:
+        checks = {}
         bad = e.head(0)
     out: list[pl.DataFrame] = []
     if bad.height:
@@ -244,6 +276,18 @@ def entry_issues(f: NachaFile) -> pl.DataFrame:
     )
     out.append(_addenda_counts(f, n_add))
     return pl.concat([o for o in out if o.height]) if any(o.height for o in out) else empty_issues()
+
+
+def _addenda_per_entry(f: NachaFile) -> pl.Expr:
+    """Each entry's number of addenda (a table indexed by entry_index, 1..E in order)."""
+    if f.addenda.height == 0:
+        return pl.lit(0, dtype=pl.Int32)
+    counts = f.addenda.group_by("entry_index").agg(pl.len().alias("_c"))
+    n_entries = f.entry_records.height
+    table = pl.zeros(n_entries + 1, dtype=pl.Int32, eager=True)
+    idx = counts.filter(pl.col("entry_index").is_between(1, n_entries))
+    table = table.scatter(idx["entry_index"], idx["_c"].cast(pl.Int32))
+    return pl.lit(table).gather(pl.col("entry_index"))
 
 
 def _bad_check_digit(e: pl.DataFrame) -> pl.Expr:

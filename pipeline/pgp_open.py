@@ -34,7 +34,7 @@ from pipeline.transport_errors import (
     PgpWrongKeyError,
 )
 
-__all__ = ["Literal", "Opened", "open_message", "parse_signatures"]
+__all__ = ["Literal", "Opened", "decrypt_session_key", "open_message", "parse_signatures"]
 
 TAG_PKESK, TAG_SIGNATURE, TAG_SKESK, TAG_ONE_PASS = 1, 2, 3, 4
 TAG_SED, TAG_SEIPD, TAG_AEAD = 9, 18, 20
@@ -69,9 +69,11 @@ class Opened:
     was_armored: bool
 
 
-def _decrypt_session_key(
+def decrypt_session_key(
     pkesks: list[memoryview], key: OpenPgpKey | None
 ) -> tuple[SymmetricKeyAlgorithm, bytes, tuple[str, ...]]:
+    """Cipher and session key from the PKESK addressed to ``key``, and every recipient's id
+    (also used by seal's self-test, which must recover the key the way a reader would)."""
     parsed = []
     for raw in pkesks:
         try:
@@ -212,7 +214,7 @@ def open_message(
                 raise PgpFormatError(
                     "unsupported encryption packet (only integrity-protected data is accepted)"
                 )
-            algo, session_key, recipients = _decrypt_session_key(pkesks, key)
+            algo, session_key, recipients = decrypt_session_key(pkesks, key)
             plain = _decrypt_seipd(encrypted[0].parts, algo, session_key)
             stream = flatten_plaintext(
                 plain, strip_mdc=True, max_size=max_size, join_partials=False

@@ -292,7 +292,9 @@ def unseal(
         return Unsealed(plain, hashlib.sha256(plain).hexdigest(), None, False, opened.was_armored)
     contents = opened.literal.contents
     plaintext = contents if type(contents) is bytes else bytes(contents)
-    sha256 = hashlib.sha256(plaintext)  # one pass: our SHA-256 and (copied) the signature's
+    sha256 = opened.literal.sha256  # hashed while decrypting, or in one pass here: ours and
+    if sha256 is None:  # (copied) the signature's
+        sha256 = hashlib.sha256(plaintext)
     signed_by = _verify(plaintext, opened.signatures, verify_with, hashed=sha256)
     if signed_by is None and require_signature:
         raise PgpMissingSignatureError("the message carries no signature")

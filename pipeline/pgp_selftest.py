@@ -32,7 +32,7 @@ from collections.abc import Iterator, Sequence
 from pipeline.keys import OpenPgpKey
 from pipeline.pgp_cfb import CfbDecryptor
 from pipeline.pgp_open import decrypt_session_key
-from pipeline.pgp_packets import TAG_SEIPD, PacketFormatError, iter_packets
+from pipeline.pgp_packets import TAG_SEIPD, PacketFormatError, Pieces, iter_packets
 from pipeline.pgpy_compat import pgpy
 from pipeline.transport_errors import PgpError, PgpSelfTestError
 
@@ -42,31 +42,6 @@ TAG_PKESK = 1
 _INPUT = 1 << 16  # compressed bytes per inflate call: keeps zlib's unconsumed tail small
 
 Buffer = bytes | bytearray | memoryview
-
-
-class _Stream:
-    """Buffers read as one stream, in pieces of any size: views, joined only across parts."""
-
-    def __init__(self, parts: Sequence[Buffer]) -> None:
-        self._parts = [memoryview(p).cast("B") for p in parts if len(p)]
-        self._index = 0
-        self._offset = 0
-
-    def take(self, size: int) -> Buffer:
-        pieces: list[memoryview] = []
-        while size and self._index < len(self._parts):
-            part = self._parts[self._index]
-            chunk = part[self._offset : self._offset + size]
-            pieces.append(chunk)
-            size -= len(chunk)
-            self._offset += len(chunk)
-            if self._offset == len(part):
-                self._index, self._offset = self._index + 1, 0
-        return pieces[0] if len(pieces) == 1 else b"".join(pieces)
-
-    @property
-    def exhausted(self) -> bool:
-        return self._index >= len(self._parts)
 
 
 def _fail(why: str) -> PgpSelfTestError:
@@ -135,7 +110,7 @@ def self_test(
     """
     session_key, body = _encrypted_body(sealed, key)
     decryptor = CfbDecryptor(session_key)
-    expected = _Stream(stream)
+    expected = Pieces(stream)
     for start in range(0, len(body), decryptor.piece):
         piece = body[start : start + decryptor.piece]
         if decryptor.update(piece) != expected.take(len(piece)):
@@ -144,7 +119,7 @@ def self_test(
         raise _fail("the encrypted data is shorter than what was encrypted")
     if compressed is not None:
         algo, packed = compressed
-        packets = _Stream(inner)
+        packets = Pieces(inner)
         for out in _inflate(algo, packed, decryptor.piece):
             if out != bytes(packets.take(len(out))):
                 raise _fail("the decompressed data differs from the input")

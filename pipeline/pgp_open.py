@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import warnings
 from dataclasses import dataclass
+from typing import Any
 
 from pipeline.keys import OpenPgpKey
 from pipeline.pgp_armor import ArmorError, dearmor, is_armored
@@ -25,6 +26,7 @@ from pipeline.pgp_packets import (
     iter_packets,
     new_format_header,
 )
+from pipeline.pgp_stream import NeedsGeneralPath, read_encrypted
 from pipeline.pgpy_compat import Packet, PGPError, PKESessionKeyV3, SymmetricKeyAlgorithm, pgpy
 from pipeline.transport_errors import (
     PgpFormatError,
@@ -34,7 +36,7 @@ from pipeline.transport_errors import (
     PgpWrongKeyError,
 )
 
-__all__ = ["Literal", "Opened", "open_message", "parse_signatures"]
+__all__ = ["Literal", "Opened", "decrypt_session_key", "open_message", "parse_signatures"]
 
 TAG_PKESK, TAG_SIGNATURE, TAG_SKESK, TAG_ONE_PASS = 1, 2, 3, 4
 TAG_SED, TAG_SEIPD, TAG_AEAD = 9, 18, 20
@@ -49,12 +51,13 @@ _AES = {
 
 @dataclass(frozen=True)
 class Literal:
-    """The literal data packet: contents (a view, or bytes when gpg streamed it in partial
-    lengths and the chunks had to be joined), sender's file name, format."""
+    """The literal data packet: contents (bytes when decrypted in one streaming pass or when
+    gpg's partial-length chunks had to be joined, else a view), sender's file name, format."""
 
     contents: bytes | memoryview
     filename: str
     format: str
+    sha256: Any = None  # a hashlib SHA-256 already fed with ``contents``, when streamed
 
 
 @dataclass(frozen=True)
@@ -69,9 +72,11 @@ class Opened:
     was_armored: bool
 
 
-def _decrypt_session_key(
+def decrypt_session_key(
     pkesks: list[memoryview], key: OpenPgpKey | None
 ) -> tuple[SymmetricKeyAlgorithm, bytes, tuple[str, ...]]:
+    """Cipher and session key from the PKESK addressed to ``key``, and every recipient's id
+    (also used by seal's self-test, which must recover the key the way a reader would)."""
     parsed = []
     for raw in pkesks:
         try:
@@ -107,18 +112,21 @@ def _decrypt_session_key(
     )
 
 
-def _decrypt_seipd(
+def _check_seipd(
     parts: tuple[memoryview, ...], algo: SymmetricKeyAlgorithm, session_key: bytes
-) -> memoryview:
+) -> None:
+    if not parts or not len(parts[0]) or parts[0][0] != 1:
+        raise PgpFormatError("unsupported encrypted data packet version")
+    if algo not in _AES or len(session_key) != _AES[algo]:
+        raise PgpFormatError(f"cipher {algo.name} is not accepted (AES only)")
+
+
+def _decrypt_seipd(parts: tuple[memoryview, ...], session_key: bytes) -> memoryview:
     """The decrypted packet stream (random prefix removed, modification code still at the end).
 
     ``parts`` are the packet's body chunks (gpg streams with partial lengths): they are
     gathered once into the output buffer and decrypted there (:mod:`pipeline.pgp_cfb`).
     """
-    if not parts or not len(parts[0]) or parts[0][0] != 1:
-        raise PgpFormatError("unsupported encrypted data packet version")
-    if algo not in _AES or len(session_key) != _AES[algo]:
-        raise PgpFormatError(f"cipher {algo.name} is not accepted (AES only)")
     block = 16
     plain = cfb_decrypt(session_key, [parts[0][1:], *parts[1:]])
     if len(plain) < block + 2 + 22:
@@ -129,6 +137,31 @@ def _decrypt_seipd(
     if plain[-22:-20] != _MDC_HEADER or not hmac.compare_digest(digest, plain[-20:]):
         raise PgpTamperedError("modification detection code mismatch: the file was altered")
     return plain[block + 2 :]
+
+
+def _open_seipd(
+    parts: tuple[memoryview, ...],
+    algo: SymmetricKeyAlgorithm,
+    session_key: bytes,
+    *,
+    max_size: int,
+) -> tuple[Literal, list[memoryview]]:
+    """Literal data and signature packets of an encrypted packet: in one streaming pass
+    (:mod:`pipeline.pgp_stream`) when the contents are plain packets, else decrypted whole,
+    checked, flattened (compression) and parsed."""
+    _check_seipd(parts, algo, session_key)
+    try:
+        streamed = read_encrypted([parts[0][1:], *parts[1:]], session_key, max_size=max_size)
+    except NeedsGeneralPath:
+        pass
+    else:
+        literal = Literal(streamed.contents, streamed.filename, streamed.format, streamed.sha256)
+        return literal, streamed.signatures
+    plain = _decrypt_seipd(parts, session_key)
+    stream = flatten_plaintext(plain, strip_mdc=True, max_size=max_size, join_partials=False)
+    del plain
+    literal, signatures, _ = _read_packets(stream)
+    return literal, signatures
 
 
 def _read_packets(stream: bytes | memoryview) -> tuple[Literal, list[memoryview], int]:
@@ -212,18 +245,16 @@ def open_message(
                 raise PgpFormatError(
                     "unsupported encryption packet (only integrity-protected data is accepted)"
                 )
-            algo, session_key, recipients = _decrypt_session_key(pkesks, key)
-            plain = _decrypt_seipd(encrypted[0].parts, algo, session_key)
-            stream = flatten_plaintext(
-                plain, strip_mdc=True, max_size=max_size, join_partials=False
+            algo, session_key, recipients = decrypt_session_key(pkesks, key)
+            literal, signatures = _open_seipd(
+                encrypted[0].parts, algo, session_key, max_size=max_size
             )
-            del plain
         else:
             if require_encryption:
                 raise PgpNotEncryptedError("the message is signed but not encrypted")
             recipients = ()
             stream = flatten_plaintext(raw, max_size=max_size)
-        literal, signatures, _ = _read_packets(stream)
+            literal, signatures, _ = _read_packets(stream)
     except PacketFormatError as exc:
         raise PgpFormatError(str(exc)) from exc
     return Opened(literal, None, signatures, recipients, bool(encrypted), was_armored)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import bz2
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -28,6 +28,7 @@ __all__ = [
     "TAG_MDC",
     "TAG_SEIPD",
     "PacketFormatError",
+    "Pieces",
     "RawPacket",
     "flatten_plaintext",
     "iter_packets",
@@ -79,6 +80,33 @@ class RawPacket:
 
     def encode(self) -> bytes | memoryview:
         return self.header if not self.rewritten else new_format_header(self.tag, self.size)
+
+
+class Pieces:
+    """Buffers read as one stream, in pieces of any size: views, joined only across parts
+    (decryption and comparison in fixed-size pieces over gpg's 8 KiB partial chunks)."""
+
+    def __init__(self, parts: Sequence[bytes | bytearray | memoryview]) -> None:
+        self._parts = [memoryview(p).cast("B") for p in parts if len(p)]
+        self._index = 0
+        self._offset = 0
+
+    def take(self, size: int) -> bytes | memoryview:
+        """The next ``size`` bytes (fewer at the end): a view inside one part, else a copy."""
+        pieces: list[memoryview] = []
+        while size and self._index < len(self._parts):
+            part = self._parts[self._index]
+            chunk = part[self._offset : self._offset + size]
+            pieces.append(chunk)
+            size -= len(chunk)
+            self._offset += len(chunk)
+            if self._offset == len(part):
+                self._index, self._offset = self._index + 1, 0
+        return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+
+    @property
+    def exhausted(self) -> bool:
+        return self._index >= len(self._parts)
 
 
 def new_format_header(tag: int, length: int) -> bytes:

@@ -25,6 +25,8 @@ _TYPES = ACCOUNT_TYPE_NAMES
 
 
 _ENROL_TABLE = "_screen_enrol"
+#: enough for the enrolment's join and sorts of a million new payees to stay in memory
+_ENROL_WORK_MEM = "256MB"
 _ENROL_COLUMNS = {
     "n": pl.Int64,
     "payee_ref": pl.String,
@@ -91,7 +93,7 @@ def enrol_frame(ledger: Ledger, new: pl.DataFrame, actor: str) -> int:
             " reference text) ON COMMIT DROP"
         )
     copy_frame(ledger.conn, _ENROL_TABLE, staged)
-    with translate_errors("enrolling payees"), no_jit(ledger.conn):
+    with translate_errors("enrolling payees"), no_jit(ledger.conn, work_mem=_ENROL_WORK_MEM):
         cur = ledger.conn.execute(
             "WITH ins AS (INSERT INTO payees (payee_ref, routing_number, account_ciphertext,"
             " account_hash, account_last4, account_type, individual_name, identification_number)"

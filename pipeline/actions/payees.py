@@ -32,6 +32,7 @@ __all__ = [
     "entry_payee_ref",
     "index_payees",
     "load_payees",
+    "local_settings",
     "no_jit",
     "payee_history_frame",
     "payee_ref_expr",
@@ -123,7 +124,8 @@ def load_payees(ledger: Ledger, refs: Iterable[str]) -> dict[str, Payee]:
         rows = ledger.conn.execute(
             f"SELECT {cols} FROM payees p JOIN unnest(%s::text[]) AS w(k) ON p.payee_ref = w.k"
             f" UNION SELECT {cols} FROM payees p JOIN unnest(%s::text[]) AS w(k)"
-            " ON p.identification_number = w.k ORDER BY 1",
+            " ON p.identification_number = w.k AND p.identification_number <> p.payee_ref"
+            " ORDER BY 1",
             (wanted, wanted),
         ).fetchall()
     return index_payees(rows, wanted_set)
@@ -143,21 +145,34 @@ def index_payees(rows: Iterable[Sequence[Any]], wanted: set[str]) -> dict[str, P
 
 
 @contextmanager
-def no_jit(conn: psycopg.Connection) -> Iterator[None]:
-    """JIT off for the statements inside (the caller's transaction): bulk statements over
-    unanalysed temporary tables get row estimates in the millions, and compiling for those
-    costs ~1 s on this machine for a statement that runs in a fraction of that."""
-    previous = conn.execute("SELECT current_setting('jit')").fetchone()
-    conn.execute("SELECT set_config('jit', 'off', true)")
+def local_settings(conn: psycopg.Connection, **values: str) -> Iterator[None]:
+    """Settings for the statements inside (the caller's transaction), restored after."""
+    previous = {
+        name: conn.execute("SELECT current_setting(%s)", (name,)).fetchone() for name in values
+    }
+    for name, value in values.items():
+        conn.execute("SELECT set_config(%s, %s, true)", (name, value))
     try:
         yield
     finally:
-        if (
-            previous is not None
-            and not conn.broken
-            and conn.info.transaction_status in (psycopg.pq.TransactionStatus.INTRANS,)
+        if not conn.broken and conn.info.transaction_status in (
+            psycopg.pq.TransactionStatus.INTRANS,
         ):
-            conn.execute("SELECT set_config('jit', %s, true)", (previous[0],))
+            for name, row in previous.items():
+                if row is not None:
+                    conn.execute("SELECT set_config(%s, %s, true)", (name, row[0]))
+
+
+@contextmanager
+def no_jit(conn: psycopg.Connection, *, work_mem: str | None = None) -> Iterator[None]:
+    """JIT off for the statements inside (the caller's transaction): bulk statements over
+    unanalysed temporary tables get row estimates in the millions, and compiling for those
+    costs ~1 s on this machine for a statement that runs in a fraction of that. ``work_mem``
+    (e.g. ``"256MB"``) lets a million-row join or sort stay in memory instead of spilling
+    to disk (the server default is 4 MB)."""
+    values = {"jit": "off", **({"work_mem": work_mem} if work_mem else {})}
+    with local_settings(conn, **values):
+        yield
 
 
 def entry_payee_ref(entry: Mapping[str, Any], settings: ActionsSettings) -> str | None:

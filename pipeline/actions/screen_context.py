@@ -73,6 +73,8 @@ def _load(ledger: Ledger, keys: pl.DataFrame, business_date: date) -> ScreenCont
             f"SELECT {cols} FROM payees p JOIN {refs} w ON p.payee_ref = w.payee_ref"
             f" UNION ALL SELECT {cols} FROM payees p JOIN {refs} w"
             " ON p.identification_number = w.payee_ref AND p.payee_ref <> w.payee_ref"
+            # as the partial index (sql/0061) is written: those found by payee_ref are above
+            " AND p.identification_number <> p.payee_ref"
             " ORDER BY 1"
         ).fetchall()
     wanted = set(keys.get_column("payee_ref").drop_nulls().unique().to_list())

@@ -220,6 +220,15 @@ def _frame_rowwise(
     return pl.DataFrame(rows, schema=schema, orient="row")
 
 
+# The processor id of an entry: the acknowledgment's link (sql/0060), else the one recorded
+# with the entry.
+_LINKS_JOIN = (
+    "LEFT JOIN entry_transfer_links l"
+    " ON l.outbound_file_id = e.outbound_file_id AND l.trace_number = e.trace_number"
+)
+_TRANSFER_ID = "coalesce(l.transfer_id, e.transfer_id)"
+
+
 class ReadsMixin:
     conn: psycopg.Connection
 
@@ -234,12 +243,14 @@ class ReadsMixin:
             "file_name": "f.file_name",
             "file_id_modifier": "f.file_id_modifier",
             "creation_date": "f.creation_date",
+            "transfer_id": _TRANSFER_ID,
         }
         cols = ", ".join(special.get(c, f"e.{c}") for c in ENTRIES_SCHEMA.names())
         return _frame(
             self.conn,
             f"SELECT {cols} FROM entries e JOIN batches b ON b.id = e.batch_id"
             " JOIN outbound_files f ON f.id = e.outbound_file_id"
+            f" {_LINKS_JOIN}"
             " WHERE (%s::date IS NULL OR e.effective_date >= %s::date)"
             "   AND (%s::date IS NULL OR e.effective_date <= %s::date)"
             " ORDER BY e.id",
@@ -282,8 +293,8 @@ class ReadsMixin:
             " coalesce(e.company_id, r.company_id), coalesce(e.sec_code, r.sec_code),"
             " r.date_of_death, r.addenda_information, r.settlement_date, r.received_date,"
             " coalesce(r.settlement_date, r.received_date), r.entry_id, e.reference,"
-            " e.transfer_id, i.file_name"
-            " FROM returns r LEFT JOIN entries e ON e.id = r.entry_id"
+            f" {_TRANSFER_ID}, i.file_name"
+            f" FROM returns r LEFT JOIN entries e ON e.id = r.entry_id {_LINKS_JOIN}"
             " LEFT JOIN inbound_files i ON i.id = r.inbound_file_id ORDER BY r.id",
             (),
             RETURNS_SCHEMA,
@@ -297,8 +308,8 @@ class ReadsMixin:
             "SELECT n.id, n.trace_number, n.original_trace_number, n.change_code,"
             " n.corrected_masked, coalesce(e.company_id, n.company_id),"
             " coalesce(e.sec_code, n.sec_code), n.received_date, n.applied, n.entry_id,"
-            " e.reference, e.transfer_id, i.file_name"
-            " FROM nocs n LEFT JOIN entries e ON e.id = n.entry_id"
+            f" e.reference, {_TRANSFER_ID}, i.file_name"
+            f" FROM nocs n LEFT JOIN entries e ON e.id = n.entry_id {_LINKS_JOIN}"
             " LEFT JOIN inbound_files i ON i.id = n.inbound_file_id ORDER BY n.id",
             (),
             NOCS_SCHEMA,

@@ -1,0 +1,53 @@
+"""Processor ids from acknowledgments: appended to entry_transfer_links (not written into
+entries), read back through every frame that carries ``transfer_id``."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from pipeline.run.queries import RunQueries
+from pipeline.store import Ledger, StoreIntegrityError
+from tests.pipeline._ledger_samples import entries_frame, record_file, traces
+
+DAY = date(2026, 3, 2)
+
+
+def _ids(ledger: Ledger) -> dict[str, str | None]:
+    frame = ledger.entries_frame()
+    return dict(zip(frame["trace_number"].to_list(), frame["transfer_id"].to_list(), strict=True))
+
+
+def test_first_ack_is_copied_later_ones_replace_trace_by_trace(ledger: Ledger) -> None:
+    t = traces(1, 3)
+    file_id = record_file(ledger, entries_frame(t), effective=DAY)
+    other = record_file(ledger, entries_frame(traces(50, 1)), effective=DAY)
+    queries = RunQueries(ledger.conn)
+    # a trace listed twice keeps its last id
+    assert queries.link_transfer_ids(file_id, [(t[0], "A"), (t[1], "x"), (t[1], "B")]) == 2
+    assert _ids(ledger) == {t[0]: "A", t[1]: "B", t[2]: None, traces(50, 1)[0]: None}
+    # a second acknowledgment of the same file: new ids replace, unchanged ones are no-ops
+    assert queries.link_transfer_ids(file_id, [(t[0], "A"), (t[1], "C"), (t[2], "D")]) == 2
+    assert _ids(ledger) == {t[0]: "A", t[1]: "C", t[2]: "D", traces(50, 1)[0]: None}
+    assert queries.link_transfer_ids(other, []) == 0
+    assert queries.entry_transfer_ids(since=DAY) == ["A", "C", "D"]
+    rows = ledger.conn.execute("SELECT count(*) FROM entries WHERE transfer_id IS NOT NULL")
+    assert rows.fetchone() == (0,)  # entries themselves are never rewritten
+
+
+def test_link_to_an_unknown_file_is_refused(ledger: Ledger) -> None:
+    with pytest.raises(StoreIntegrityError, match="not recorded"):
+        RunQueries(ledger.conn).link_transfer_ids(987654, [("123456780000001", "A")])
+
+
+def test_links_reach_returns_and_entry_references(ledger: Ledger) -> None:
+    t = traces(1, 2)
+    file_id = record_file(ledger, entries_frame(t), effective=DAY)
+    queries = RunQueries(ledger.conn)
+    ledger.conn.execute(
+        "UPDATE outbound_files SET state = 'acknowledged' WHERE id = %s", (file_id,)
+    )
+    assert queries.entry_references(since=DAY) == ["REF0", "REF1"]
+    queries.link_transfer_ids(file_id, [(t[0], "A")])
+    assert queries.entry_references(since=DAY) == ["REF1"]

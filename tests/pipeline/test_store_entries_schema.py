@@ -118,21 +118,3 @@ def test_digit_checks_at_the_byte_boundaries(ledger: Ledger, column: str, value:
             effective=DAY,
         )
     assert info.value.constraint == f"entries_{column}_check"
-
-
-def test_linking_processor_ids_keeps_rows_on_their_page(ledger: Ledger, pg_conn) -> None:
-    """sql/0011: the acknowledgment's UPDATE of transfer_id finds room on each row's own page
-    (a HOT update: no new index entries, no second copy of the table), even with the longest
-    processor ids the API issues (36 characters)."""
-    from pipeline.run.queries import RunQueries
-
-    n = 2000
-    file_id = record_file(ledger, entries_frame(traces(1, n)), effective=DAY)
-    block = "SELECT (ctid::text::point)[0]::int FROM entries ORDER BY trace_number"
-    before = [r[0] for r in pg_conn.execute(block).fetchall()]
-    assert len(set(before)) > 10  # several pages, each as full as a load leaves it
-    links = [(t, f"CLIENTID_{i:027d}") for i, t in enumerate(traces(1, n))]
-    assert RunQueries(pg_conn).link_transfer_ids(file_id, links) == n
-    assert [r[0] for r in pg_conn.execute(block).fetchall()] == before
-    linked = pg_conn.execute("SELECT count(*) FROM entries WHERE transfer_id LIKE 'CLIENTID_%'")
-    assert linked.fetchone() == (n,)

@@ -212,6 +212,8 @@ def test_bad_iat_rows_are_rejected_with_reasons() -> None:
         iat(reference="CODE", iatTransactionTypeCode="XYZ", currency="EUR"),
         iat(reference="EXTRA", addenda="HELLO", identificationNumber="1"),
         iat(reference="ROUTE", routingNumber="021000022"),
+        iat(reference="WEEKDAY", effectiveEntryDate="2026-W11-3"),
+        iat(reference="SATURDAY", effectiveEntryDate="2026-03-14"),
     ]
     result = build(*rows)
     reasons = dict(result.rejected.select("reference", "reason").iter_rows())
@@ -230,6 +232,8 @@ def test_bad_iat_rows_are_rejected_with_reasons() -> None:
     assert "addenda does not apply to IAT" in reasons["EXTRA"]
     assert "identificationNumber does not apply to IAT" in reasons["EXTRA"]
     assert "check digit" in reasons["ROUTE"]
+    assert reasons["WEEKDAY"] == "effectiveEntryDate 2026-W11-3 is not a YYYY-MM-DD date"
+    assert reasons["SATURDAY"] == "effectiveEntryDate 2026-03-14 is not a banking day (weekend)"
     assert result.rejected["row"].to_list() == list(range(2, len(rows) + 1))
     (built,) = result.files  # the good row still builds, alone
     assert nacha.read(built.content).entries.height == 1

@@ -157,6 +157,8 @@ def build_files(
     raises :class:`NachaWriteError` (a builder bug must never reach the bank). Only
     benchmarks turn it off.
     """
+    if isinstance(transfers, pl.LazyFrame):
+        transfers = transfers.collect()  # once: the IAT split looks at the rows too
     split = split_transfers(transfers)  # IAT rows get file(s) of their own: nacha/build_iat.py
     if split is not None:
         return build_with_iat(

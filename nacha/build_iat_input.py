@@ -13,6 +13,7 @@ Gateway/RDFI routing, ``currency`` = ISO originating currency) plus :data:`IAT_C
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -223,8 +224,8 @@ def _dates(
         if text is None:
             out[text] = (None, floor, "defaulted", None)
             continue
-        try:
-            want = date.fromisoformat(text) if len(text) == 10 else None
+        try:  # exactly YYYY-MM-DD, as for domestic rows (no ISO week or compact forms)
+            want = date.fromisoformat(text) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text) else None
         except ValueError:
             want = None
         if want is None:

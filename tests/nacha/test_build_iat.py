@@ -19,6 +19,7 @@ from nacha.build_iat_codes import ISO_COUNTRY_CODES
 from nacha.build_iat_input import IAT_COLUMNS
 from nacha.build_settings import Company, Limits
 from tests.nacha.build_fixtures import ACME, NOW, TODAY, settings, transfer
+from tests.nacha.test_build_property import a_transfer
 
 IAT_FIELDS: dict[str, Any] = {
     "standardEntryClassCode": "IAT",
@@ -211,6 +212,8 @@ def test_bad_iat_rows_are_rejected_with_reasons() -> None:
         iat(reference="CODE", iatTransactionTypeCode="XYZ", currency="EUR"),
         iat(reference="EXTRA", addenda="HELLO", identificationNumber="1"),
         iat(reference="ROUTE", routingNumber="021000022"),
+        iat(reference="WEEKDAY", effectiveEntryDate="2026-W11-3"),
+        iat(reference="SATURDAY", effectiveEntryDate="2026-03-14"),
     ]
     result = build(*rows)
     reasons = dict(result.rejected.select("reference", "reason").iter_rows())
@@ -229,6 +232,8 @@ def test_bad_iat_rows_are_rejected_with_reasons() -> None:
     assert "addenda does not apply to IAT" in reasons["EXTRA"]
     assert "identificationNumber does not apply to IAT" in reasons["EXTRA"]
     assert "check digit" in reasons["ROUTE"]
+    assert reasons["WEEKDAY"] == "effectiveEntryDate 2026-W11-3 is not a YYYY-MM-DD date"
+    assert reasons["SATURDAY"] == "effectiveEntryDate 2026-03-14 is not a banking day (weekend)"
     assert result.rejected["row"].to_list() == list(range(2, len(rows) + 1))
     (built,) = result.files  # the good row still builds, alone
     assert nacha.read(built.content).entries.height == 1
@@ -352,27 +357,68 @@ def an_iat_row(draw: st.DrawFn, n: int) -> dict[str, Any]:
     )
 
 
-@hsettings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.integers(), min_size=1, max_size=6).flatmap(
-    lambda xs: st.tuples(*[an_iat_row(i) for i in range(len(xs))])
-))  # fmt: skip
-def test_property_iat_rows_build_valid_files_that_reread(rows: tuple[dict[str, Any], ...]) -> None:
-    result = build(*rows)
-    assert result.rejected.height == 0, result.rejected["reason"].to_list()
-    read = [nacha.read(f.content) for f in result.files]
-    for built in result.files:
-        assert errors(built.content).height == 0
-    entries = pl.concat(
-        [f.entries.select("trace_number", "amount", "dfi_account_number") for f in read]
+@hsettings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(
+    sizes=st.tuples(st.integers(0, 8), st.integers(1, 6)),
+    data=st.data(),
+    mode=st.sampled_from(["mixed", "split"]),
+    max_file_lines=st.sampled_from([30, 9_999_990]),
+    policy=st.sampled_from(["reject", "roll"]),
+)
+def test_property_mixed_frames_build_domestic_as_alone_and_iat_that_rereads(
+    sizes: tuple[int, int], data: st.DataObject, mode: str, max_file_lines: int, policy: str
+) -> None:
+    domestic_rows = [data.draw(a_transfer(i)) for i in range(sizes[0])]
+    iat_rows = [data.draw(an_iat_row(100 + i)) for i in range(sizes[1])]
+    order = data.draw(st.permutations(range(sizes[0] + sizes[1])))
+    every = [*domestic_rows, *iat_rows]
+    rows = [{**dict.fromkeys(IAT_COLUMNS), **every[i]} for i in order]
+    config = settings(
+        service_class_mode=mode,
+        limits=Limits(max_file_lines=max_file_lines),
+        effective_date_policy=policy,
     )
-    got = entries.join(result.entries.select("trace_number", "reference"), on="trace_number")
-    want = {r["reference"]: r for r in rows}
-    assert got.height == len(rows)
-    for ref, amount, account in got.select("reference", "amount", "dfi_account_number").rows():
+    options: dict[str, Any] = {"now": NOW, "file_id_modifiers": "ABCDEFGHIJKLMNOPQRSTUVWXYZ"}
+    result = build_files(frame(*rows), config, first_trace_sequence=7, **options)
+    alone = build_files(
+        frame(*domestic_rows) if domestic_rows else frame(transfer()).clear(),
+        config,
+        first_trace_sequence=7,
+        **options,
+    )
+    n_domestic = len(alone.files)
+    assert [f.content for f in result.files[:n_domestic]] == [f.content for f in alone.files]
+    assert set(result.rejected["reference"]) == set(alone.rejected["reference"])
+    traces = result.entries["trace_number"].to_list()
+    assert traces == sorted(traces) and len(set(traces)) == len(traces)
+    assert result.next_trace_sequence == alone.next_trace_sequence + len(iat_rows)
+    read = [nacha.read(f.content) for f in result.files[n_domestic:]]
+    assert all(f.batches["sec_code"].unique().to_list() == ["IAT"] for f in read)
+    for built in result.files[n_domestic:]:
+        assert errors(built.content).height == 0
+        assert len(built.content.splitlines()) <= max_file_lines
+    entries = pl.concat([f.entries for f in read], how="diagonal_relaxed")
+    got = entries.join(result.entries.select("trace_number", "reference", "row"), on="trace_number")
+    want = {r["reference"]: r for r in iat_rows}
+    assert sorted(got["reference"]) == sorted(want)
+    for ref, row, amount, account in got.select(
+        "reference", "row", "amount", "dfi_account_number"
+    ).rows():
         assert amount == int(want[ref]["amount"].replace(".", ""))
         assert account == want[ref]["DFIAccountNumber"]
-    names = pl.concat([f.addenda for f in read], how="diagonal_relaxed")["receiving_name"]
-    assert sorted(names.drop_nulls().to_list()) == sorted(r["individualName"] for r in rows)
+        assert rows[row - 1]["reference"] == ref  # row numbers are the input's
+    addenda = pl.concat([f.addenda for f in read], how="diagonal_relaxed")
+    names = addenda["receiving_name"].drop_nulls().to_list()
+    assert sorted(names) == sorted(r["individualName"] for r in iat_rows)
+    none = pl.Series([], dtype=pl.String)  # a file without addenda 17 has no such column
+    info = addenda.get_column("payment_related_information", default=none).drop_nulls()
+    info = info.to_list()
+    assert sorted(info) == sorted(r["paymentRelatedInformation"] for r in iat_rows
+                                  if r["paymentRelatedInformation"])  # fmt: skip
 
 
 def test_assemble_places_every_addenda_under_its_entry() -> None:

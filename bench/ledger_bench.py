@@ -12,6 +12,9 @@ dropped. Printed figures (shared machine: expect ±50 % noise):
 * record      — the whole ``Ledger.record_outbound_file`` (one transaction: file row,
                 batches, join, COPY), given already-protected accounts
 * end-to-end  — record_outbound_file from clear account numbers (protect + record)
+* link        — the acknowledgment's UPDATE of transfer_id on every entry of the recorded file
+                (``RunQueries.link_transfer_ids``, processor ids of 31 characters); the table grows
+                when the new row versions do not fit on their pages (non-HOT updates)
 
 The target of the issue is the COPY load of 1M entries in under 2 s. Besides wall time each
 line shows CPU seconds of this process and of the Postgres backend (read with psutil when the
@@ -38,6 +41,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from pipeline.run.queries import RunQueries
 from pipeline.secrets import Secret
 from pipeline.store import AccountProtector, Ledger, OutboundFile, copy_frame, migrate
 
@@ -186,7 +190,7 @@ def main() -> None:
 
         modifier = ledger.allocate_file_id_modifier(ORIGIN, DEST, day)
         with Meter(conn) as m:
-            ledger.record_outbound_file(
+            recorded = ledger.record_outbound_file(
                 OutboundFile(
                     file_name="bench",
                     content=b"bench-1",
@@ -216,6 +220,20 @@ def main() -> None:
                 entries2,
             )
         print(m.line("end-to-end", "(clear accounts: protect + record)"))
+
+        links = list(
+            zip(
+                entries.get_column("trace_number").to_list(),
+                [f"CLIENTID_{i:022d}" for i in range(n)],
+                strict=True,
+            )
+        )
+        size = "SELECT pg_relation_size('entries') / 1048576.0"
+        before = conn.execute(size).fetchone()[0]
+        with Meter(conn) as m:
+            linked = RunQueries(conn).link_transfer_ids(recorded, links)
+        grew = conn.execute(size).fetchone()[0] - before
+        print(m.line("link", f"({linked:,} rows; the table grew {grew:,.0f} MB)"))
 
 
 if __name__ == "__main__":

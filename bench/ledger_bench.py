@@ -12,9 +12,9 @@ dropped. Printed figures (shared machine: expect ±50 % noise):
 * record      — the whole ``Ledger.record_outbound_file`` (one transaction: file row,
                 batches, join, COPY), given already-protected accounts
 * end-to-end  — record_outbound_file from clear account numbers (protect + record)
-* link        — the acknowledgment's UPDATE of transfer_id on every entry of the recorded file
-                (``RunQueries.link_transfer_ids``, processor ids of 31 characters); the table grows
-                when the new row versions do not fit on their pages (non-HOT updates)
+* link        — the acknowledgment's processor id of every entry of the recorded file
+                (``RunQueries.link_transfer_ids``, processor ids of 31 characters), appended to
+                ``entry_transfer_links``
 
 The target of the issue is the COPY load of 1M entries in under 2 s. Besides wall time each
 line shows CPU seconds of this process and of the Postgres backend (read with psutil when the

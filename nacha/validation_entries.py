@@ -18,6 +18,7 @@ from nacha.validation_common import (
     debit_expr,
     entry_numbers,
     evaluate_alone,
+    in_pieces,
     ind_col,
     per_batch,
     raw_field,
@@ -149,13 +150,25 @@ def entry_issues(f: NachaFile) -> pl.DataFrame:
     order = (pl.col("batch_index") == pl.col("batch_index").shift(1)) & (
         trace_col <= trace_col.shift(1)
     )
-    screened = e.select(
-        pl.any_horizontal(screens).fill_null(False).alias("_any"),
-        order.fill_null(False).alias("_order"),
+    screened = in_pieces(
+        e, lambda piece: piece.select(pl.any_horizontal(screens).fill_null(False).alias("_any"))
     )
-    candidates = screened["_any"] | screened["_order"]
+    # traces ascending over the whole file (the bulk case) means none is out of order
+    # within a batch and none is repeated
+    descending = in_pieces(
+        e,
+        lambda piece: piece.select((trace_col <= trace_col.shift(1)).fill_null(False))["_trace"],
+        overlap=1,
+    )
+    ascending = not descending.any() and e["_trace"].null_count() == 0  # type: ignore[union-attr]
+    ordered = (
+        descending.alias("_order")  # type: ignore[union-attr]
+        if ascending
+        else e.select(order.fill_null(False).alias("_order"))["_order"]
+    )
+    candidates = screened["_any"] | ordered  # type: ignore[call-overload]
     if candidates.any():
-        c = e.with_columns(screened["_order"]).filter(candidates)
+        c = e.with_columns(ordered).filter(candidates)
         checks: dict[str, pl.Expr] = {
             **by_code,
             "entry.rdfi_check_digit": ~is_adv & bad_check_digit,
@@ -262,8 +275,11 @@ def entry_issues(f: NachaFile) -> pl.DataFrame:
                     )
                 )
     # duplicates across the file: a sort and a neighbour compare; rows only if any exist
-    traces = e.select(trace_col.alias("t"))["t"].drop_nulls().sort()
-    has_dup = traces.len() > 1 and bool((traces.diff() == 0).any())
+    if ascending:
+        has_dup = False
+    else:
+        traces = e.select(trace_col.alias("t"))["t"].drop_nulls().sort()
+        has_dup = traces.len() > 1 and bool((traces.diff() == 0).any())
     dup = e.filter(trace_col.is_duplicated()) if has_dup else e.head(0)
     out.append(
         issue_rows(
@@ -293,8 +309,12 @@ def _addenda_per_entry(f: NachaFile) -> pl.Expr:
 def _bad_check_digit(e: pl.DataFrame) -> pl.Expr:
     """Wrong check digits, computed once per distinct routing number (files repeat a few
     thousand routing numbers over a million entries)."""
-    pair = rdfi_col.cast(pl.Int64) * 10 + cd_col.cast(pl.Int64)
-    pairs = e.select(pair.unique().alias("p")).filter(pl.col("p").is_not_null())
+    pair = rdfi_col * 10 + cd_col.cast(pl.Int32)  # < 10**9: fits Int32
+    pairs = (
+        in_pieces(e, lambda piece: piece.select(pair.unique().alias("p")))
+        .unique()  # type: ignore[union-attr]
+        .filter(pl.col("p").is_not_null())
+    )
     bad = pairs.filter(check_digit_expr(pl.col("p") // 10) != pl.col("p") % 10)["p"]
     if bad.len() == 0:
         return pl.lit(False)

@@ -344,11 +344,10 @@ def read(source: bytes | str | os.PathLike[str]) -> NachaFile:
     if records.height == 0:
         raise NachaReadError("the file has no records (only blank lines)", rule="file.empty")
     kind = pl.col("kind")
-    # Int32 over the million records (half the memory); the public frames get Int64
-    records = records.with_columns(
-        (kind == K_BATCH_HEADER).cum_sum().cast(pl.Int32).alias("batch_index"),
-        (kind == K_ENTRY).cum_sum().cast(pl.Int32).alias("entry_index"),
-    )
+    # counts as polars gives them (UInt32: half the memory of Int64 over the million
+    # records, no cast), one at a time (peak memory); the public frames get Int64
+    records = records.with_columns((kind == K_BATCH_HEADER).cum_sum().alias("batch_index"))
+    records = records.with_columns((kind == K_ENTRY).cum_sum().alias("entry_index"))
     wide_batch = pl.col("batch_index").cast(pl.Int64)
     struct_issues = structure_issues(records)
 
@@ -416,7 +415,7 @@ def read(source: bytes | str | os.PathLike[str]) -> NachaFile:
     else:
         entries_raw = entries_raw.join(
             batches.select(
-                pl.col("batch_index").cast(pl.Int32), pl.col("_entry_layout").alias("_layout")
+                pl.col("batch_index").cast(pl.UInt32), pl.col("_entry_layout").alias("_layout")
             ),
             on="batch_index",
             how="left",

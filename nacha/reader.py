@@ -344,14 +344,15 @@ def read(source: bytes | str | os.PathLike[str]) -> NachaFile:
     if records.height == 0:
         raise NachaReadError("the file has no records (only blank lines)", rule="file.empty")
     kind = pl.col("kind")
-    records = records.with_columns(
-        (kind == K_BATCH_HEADER).cum_sum().cast(pl.Int64).alias("batch_index"),
-        (kind == K_ENTRY).cum_sum().cast(pl.Int64).alias("entry_index"),
-    )
+    # counts as polars gives them (UInt32: half the memory of Int64 over the million
+    # records, no cast), one at a time (peak memory); the public frames get Int64
+    records = records.with_columns((kind == K_BATCH_HEADER).cum_sum().alias("batch_index"))
+    records = records.with_columns((kind == K_ENTRY).cum_sum().alias("entry_index"))
+    wide_batch = pl.col("batch_index").cast(pl.Int64)
     struct_issues = structure_issues(records)
 
     # ---- batches: header + first control of each batch
-    headers = records.filter(kind == K_BATCH_HEADER).select("line", "raw", "batch_index")
+    headers = records.filter(kind == K_BATCH_HEADER).select("line", "raw", wide_batch)
     is_iat = (pl.col("raw").str.slice(50, 3) == "IAT") | (
         pl.col("raw").str.slice(4, 16).str.strip_chars_end(" ") == "IATCOR"
     )
@@ -379,7 +380,7 @@ def read(source: bytes | str | os.PathLike[str]) -> NachaFile:
 
     controls = (
         records.filter(kind == K_BATCH_CONTROL)
-        .select("line", "raw", "batch_index")
+        .select("line", "raw", wide_batch)
         .unique(subset="batch_index", keep="first", maintain_order=True)
         .with_columns(
             pl.when(pl.col("batch_index").is_in(list(adv_batches)))
@@ -413,7 +414,9 @@ def read(source: bytes | str | os.PathLike[str]) -> NachaFile:
         keys = [entry_keys[0] if entry_keys else "standard"]  # no per-row layout column
     else:
         entries_raw = entries_raw.join(
-            batches.select("batch_index", pl.col("_entry_layout").alias("_layout")),
+            batches.select(
+                pl.col("batch_index").cast(pl.UInt32), pl.col("_entry_layout").alias("_layout")
+            ),
             on="batch_index",
             how="left",
             maintain_order="left",
@@ -422,7 +425,7 @@ def read(source: bytes | str | os.PathLike[str]) -> NachaFile:
 
     # ---- addenda
     addenda_raw = records.filter(kind == K_ADDENDA).select(
-        "line", "raw", "batch_index", "entry_index"
+        "line", "raw", wide_batch, pl.col("entry_index").cast(pl.Int64)
     )
     if addenda_raw.height:
         iat_batches = batches.filter(pl.col("_iat"))["batch_index"].to_list()

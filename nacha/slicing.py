@@ -46,4 +46,7 @@ def entries_from_records(entry_records: pl.DataFrame, keys: list[str]) -> pl.Dat
             else adv_trace
         )
         full = full.with_columns(trace.alias("trace_number"))
-    return full.drop("raw", "_layout", strict=False)
+    # the reader keeps batch/entry indexes of the million entries as UInt32 (memory)
+    return full.drop("raw", "_layout", strict=False).with_columns(
+        pl.col("batch_index", "entry_index").cast(pl.Int64)
+    )

@@ -130,7 +130,7 @@ def _addenda_rows(f: NachaFile, a: pl.DataFrame, sec_of: dict[int, str]) -> pl.D
     """Return, NOC, IAT and unusual addenda, entry by entry (few in any real file)."""
     owners = (
         entry_numbers(f)
-        .filter(pl.col("entry_index").is_in(a["entry_index"].unique().implode()))
+        .filter(pl.col("entry_index").cast(pl.Int64).is_in(a["entry_index"].unique().implode()))
         .select("entry_index", "_trace", "_tc")
     )
     trace_of = {ei: f"{t:015d}" for ei, t, _ in owners.iter_rows() if t is not None}

@@ -3,6 +3,8 @@ gathered onto entries, running sums per batch."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import polars as pl
 
 from nacha import layouts as L
@@ -33,6 +35,30 @@ def raw_field(f: NachaFile, name: str, *, first: int | None = None) -> pl.Expr |
     return chain
 
 
+# rows per piece when a row-wise expression over a million entries is evaluated piece by piece
+PIECE_ROWS = 1 << 18
+
+
+def in_pieces(
+    frame: pl.DataFrame,
+    fn: Callable[[pl.DataFrame], pl.DataFrame | pl.Series],
+    *,
+    overlap: int = 0,
+) -> pl.DataFrame | pl.Series:
+    """``fn(frame)`` for a row-wise ``fn``, a quarter million rows at a time: the transient
+    columns of one piece are all that is alive at once (peak memory), at the cost of a few
+    more calls. With ``overlap`` each piece also sees that many rows before it (for shifts
+    by up to ``overlap``); ``fn``'s rows for them are dropped."""
+    if frame.height <= PIECE_ROWS:
+        return fn(frame)
+    parts = []
+    for start in range(0, frame.height, PIECE_ROWS):
+        before = min(start, overlap)
+        part = fn(frame.slice(start - before, PIECE_ROWS + before))
+        parts.append(part.slice(before) if before else part)
+    return pl.concat(parts, rechunk=False)  # type: ignore[type-var]
+
+
 def entry_numbers(f: NachaFile) -> pl.DataFrame:
     """Entry identifiers parsed to integers straight from the records, two column passes:
     positions 2-12 (transaction code, RDFI id, check digit) and 79-94 (addenda indicator,
@@ -48,52 +74,64 @@ def entry_numbers(f: NachaFile) -> pl.DataFrame:
     e = f.entry_records.select(
         "line", pl.col("batch_index").set_sorted(), "entry_index", "raw", *layout_col
     )
-    # one digit run at a time: only one sliced string column is alive at once (peak memory)
-    head = e.select(raw.str.slice(1, 11).cast(pl.Int64, strict=False).alias("h"))["h"]
-    derived = e.select(
-        (pl.lit(head) // 10**9).cast(pl.Int16).alias("_tc"),
-        (pl.lit(head) // 10 % 10**8).cast(pl.Int32).alias("_rdfi"),
-        (pl.lit(head) % 10).cast(pl.Int8).alias("_cd"),
-    )
-    del head
-    tail = e.select(raw.str.slice(78, 16).cast(pl.Int64, strict=False).alias("t"))["t"]
-    derived = derived.with_columns(
-        (pl.lit(tail) // 10**15).cast(pl.Int8).alias("_ind"),
-        (pl.lit(tail) % 10**15).alias("_trace"),
-    )
-    del tail
-    amounts = e.select(amount.cast(pl.Int64, strict=False).alias("amount"))
-    e = pl.concat([e, derived, amounts], how="horizontal")
+
+    # piece by piece: only a quarter million rows of sliced strings and Int64 intermediates
+    # are alive at once, which keeps the peak memory of a million entries down
+    def numbers(piece: pl.DataFrame) -> pl.DataFrame:
+        head = piece.select(raw.str.slice(1, 11).cast(pl.Int64, strict=False))["raw"]
+        tail = piece.select(raw.str.slice(78, 16).cast(pl.Int64, strict=False))["raw"]
+        return pl.DataFrame(
+            [
+                (head // 10**9).cast(pl.Int16).alias("_tc"),
+                (head // 10 % 10**8).cast(pl.Int32).alias("_rdfi"),
+                (head % 10).cast(pl.Int8).alias("_cd"),
+                (tail // 10**15).cast(pl.Int8).alias("_ind"),
+                (tail % 10**15).alias("_trace"),
+                piece.select(amount.cast(pl.Int64, strict=False).alias("amount"))["amount"],
+            ]
+        )
+
+    e = pl.concat([e, in_pieces(e, numbers)], how="horizontal")  # type: ignore[list-item]
     f.__dict__["_numbers"] = e
     return e
 
 
 def sums_by_batch(f: NachaFile) -> pl.DataFrame:
     """Per batch_index (0 = entries outside any batch): entry count, RDFI id sum (before the
-    10-digit cut), debit and credit totals, from running sums over the sorted batch_index
-    (one column at a time keeps the transient memory of a million entries small); cached."""
+    10-digit cut), debit and credit totals; cached.
+
+    batch_index is sorted, so per-batch sums are differences of running sums taken where
+    the batch changes (no hash table over a million rows); a quarter million rows at a time
+    (peak memory), the partial sums of a batch cut by a piece boundary added up at the end."""
     cached = f.__dict__.get("_sums")
     if cached is not None:
         return cached
-    e = entry_numbers(f)
     debit = debit_expr(tc_col)
-    # rows where the batch changes (batch_index is sorted): per-batch sums are differences of
-    # running sums taken there, so no hash table over a million rows is built
-    last = e.select(
-        (pl.col("batch_index") != pl.col("batch_index").shift(-1)).fill_null(True).alias("m")
-    )["m"]
-    ends = e.select(pl.int_range(pl.len()).alias("i"))["i"].filter(last)
-    out = e.select(pl.col("batch_index").gather(ends), (ends + 1).alias("_cum_n"))
-    for name, expr in (
-        ("_hash_sum", rdfi_col.cast(pl.Int64)),
-        ("_debit", pl.when(debit).then(pl.col("amount")).otherwise(0).cast(pl.Int64)),
-        ("_credit", pl.when(debit).then(0).otherwise(pl.col("amount")).cast(pl.Int64)),
-    ):
-        running = e.select(expr.fill_null(0).cum_sum().alias("c"))["c"].gather(ends)
-        out = out.with_columns((running - running.shift(1, fill_value=0)).alias(name))
-    out = out.with_columns(
-        (pl.col("_cum_n") - pl.col("_cum_n").shift(1, fill_value=0)).alias("_n")
-    ).drop("_cum_n")
+    values = {
+        "_hash_sum": rdfi_col.cast(pl.Int64),
+        "_debit": pl.when(debit).then(pl.col("amount")).otherwise(0).cast(pl.Int64),
+        "_credit": pl.when(debit).then(0).otherwise(pl.col("amount")).cast(pl.Int64),
+    }
+
+    def partial(piece: pl.DataFrame) -> pl.DataFrame:
+        last = piece.select(
+            (pl.col("batch_index") != pl.col("batch_index").shift(-1)).fill_null(True)
+        )["batch_index"]
+        ends = last.arg_true()
+        out = piece.select(
+            pl.col("batch_index").gather(ends).cast(pl.Int64),
+            (pl.lit(ends).cast(pl.Int64) + 1).alias("_n"),
+        )
+        for name, expr in values.items():
+            running = piece.select(expr.fill_null(0).cum_sum().alias("c"))["c"].gather(ends)
+            out = out.with_columns(running.alias(name))
+        sums = ["_n", *values]
+        return out.with_columns(pl.col(sums) - pl.col(sums).shift(1, fill_value=0))
+
+    parts = in_pieces(entry_numbers(f), partial)
+    out = parts.group_by("batch_index", maintain_order=True).agg(  # type: ignore[union-attr]
+        pl.col("_hash_sum", "_debit", "_credit", "_n").sum()
+    )
     f.__dict__["_sums"] = out
     return out
 

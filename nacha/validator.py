@@ -3,9 +3,10 @@
 ``validate(f)`` returns the issues frame (see :mod:`nacha.issues`): the reader's findings plus
 field formats, header/control equality, counts, entry hashes and totals at batch and file
 level, block count and padding, record order, service class vs transaction codes,
-SEC-specific rules, trace numbers, return and NOC addenda. Entry-level rules are evaluated
-in one ``select`` over the entries (identifiers parsed to integers once), so a million
-entries cost a few column passes; only the offending rows become Python objects.
+SEC-specific rules, trace numbers, return and NOC addenda. Entry-level rules are screened
+over the entries (identifiers parsed to integers once) and evaluated exactly on the
+candidates, so a million entries cost a few column passes; only the offending rows become
+Python objects.
 """
 
 from __future__ import annotations

@@ -96,7 +96,7 @@ def assemble(
     entries = entries.with_columns(
         pl.int_range(pl.len(), dtype=pl.Int64).alias("_input_pos"),
         bpos.alias("_bpos"),
-        *[pl.lit(binfo[c]).gather(bpos).alias(c) for c in ("_iat", "_layout")],
+        *[_by_batch(binfo[c], bpos) for c in ("_iat", "_layout")],
     )
     if entries["_bpos"].null_count():
         bad = entries.filter(pl.col("_bpos").is_null())["batch_number"][0]
@@ -145,15 +145,22 @@ def assemble(
     debit = (code.str.len_bytes() == 2) & (code.cast(pl.Int64, strict=False) % 10 >= 5).fill_null(
         False
     )
-    amount = pl.col("amount").cast(pl.Int64)
-    per_batch = entries.group_by("_bpos").agg(
+    # per-row values first (whole-column kernels, evaluated in parallel), then plain sums
+    # over the sorted batch positions
+    per_row = entries.select(
+        "_bpos",
+        "_nadd",
+        pl.col("rdfi_id").cast(pl.String).str.to_integer(strict=False).cast(pl.Int64).alias("_h"),
+        debit.alias("_debit"),
+        pl.col("amount").cast(pl.Int64).alias("_amount"),
+    )
+    amount, is_debit = pl.col("_amount"), pl.col("_debit")
+    per_batch = per_row.group_by("_bpos").agg(
         pl.len().cast(pl.Int64).alias("_nent"),
         pl.col("_nadd").sum().cast(pl.Int64).alias("_nadd_total"),
-        (pl.col("rdfi_id").cast(pl.String).str.to_integer(strict=False).cast(pl.Int64).sum()).alias(
-            "_hash_sum"
-        ),
-        amount.filter(debit).sum().cast(pl.Int64).alias("total_debit_entry_dollar_amount"),
-        amount.filter(~debit).sum().cast(pl.Int64).alias("total_credit_entry_dollar_amount"),
+        pl.col("_h").sum().alias("_hash_sum"),
+        amount.filter(is_debit).sum().cast(pl.Int64).alias("total_debit_entry_dollar_amount"),
+        amount.filter(~is_debit).sum().cast(pl.Int64).alias("total_credit_entry_dollar_amount"),
     )
     batches = batches.join(per_batch, on="_bpos", how="left", maintain_order="left")
     if batches["_nent"].null_count():
@@ -280,6 +287,14 @@ def assemble(
     )
     keyed = [k.with_columns(pl.col("n").cast(pl.Int64)) for k in keyed]
     return join_lines(keyed, line_ending, blocks * 10 - n_records)
+
+
+def _by_batch(values: pl.Series, bpos: pl.Series) -> pl.Expr:
+    """A batch column per entry: a literal when every batch has the same value (and every
+    entry has a batch), else a gather by batch position."""
+    if bpos.null_count() == 0 and values.n_unique() == 1:
+        return pl.lit(values[0], dtype=values.dtype).alias(values.name)
+    return pl.lit(values).gather(bpos).alias(values.name)
 
 
 def _batch_positions(numbers: pl.Series, batch_numbers: pl.Series) -> pl.Series:

@@ -84,7 +84,10 @@ def file_frames(
             odfi_id=pl.lit(odfi8),
         )
     )
-    planned = plan.entries.filter(pl.col("file_index") == file_index)
+    planned = plan.entries
+    only = plan.files.height == 1 and plan.files["file_index"][0] == file_index
+    if not only:  # one file (the usual build) holds every entry: no filtered copy
+        planned = planned.filter(pl.col("file_index") == file_index)
     trace = pl.col("trace_number")  # decided by the plan
     has_addenda = pl.col("addenda").is_not_null()
     layout = pl.col("layout")
@@ -109,13 +112,18 @@ def file_frames(
     # Addenda name their entry by position (``entry_index``), not by batch + trace: the
     # core then attaches them with one integer join and needs no uniqueness pass over every
     # (batch, trace) pair (traces are unique by construction here).
+    # the four addenda columns first, then the filter: no copy of the wide entry rows
     addenda = (
-        planned.with_row_index("entry_index", offset=1)
-        .filter(has_addenda)
+        planned.select(
+            pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("entry_index"),
+            pl.col("addenda").alias("payment_related_information"),
+            trace,
+        )
+        .filter(pl.col("payment_related_information").is_not_null())
         .select(
-            pl.col("entry_index").cast(pl.Int64),
+            "entry_index",
             addenda_type_code=pl.lit("05"),
-            payment_related_information=pl.col("addenda"),
+            payment_related_information=pl.col("payment_related_information"),
             addenda_sequence_number=pl.lit(1, pl.Int64),
             entry_detail_sequence_number=trace.str.slice(8),
         )

@@ -44,11 +44,17 @@ def _field_expr(frame: pl.DataFrame, f: L.Field, context: str, *, checked: bool)
 
 
 def _check_values(
-    frame: pl.DataFrame, layout: L.Layout, context: str, *, trusted: frozenset[str] = frozenset()
+    frame: pl.DataFrame,
+    layout: L.Layout,
+    context: str,
+    *,
+    trusted: frozenset[str] = frozenset(),
+    exact: frozenset[str] = frozenset(),
 ) -> None:
     """Raise for the first value that cannot be written (wrong kind, negative, null where
     required). Length overflows of text are caught after formatting (the line is not 94).
-    Fields in ``trusted`` are not checked (the caller computed them)."""
+    Fields in ``trusted`` are not checked (the caller computed them); text fields in
+    ``exact`` (every value exactly the field's width, no nulls) take a cheaper proof."""
     fields = [
         f
         for f in layout.columns
@@ -58,7 +64,12 @@ def _check_values(
     ]
     if not fields:
         return
-    result = frame.select([_value_ok(frame, f).all().alias(f.name) for f in fields]).row(0)
+    result = frame.select(
+        [
+            (_exact_digits_ok(f) if f.name in exact else _value_ok(frame, f).all()).alias(f.name)
+            for f in fields
+        ]
+    ).row(0)
     for f, good in zip(fields, result, strict=True):
         if not good:
             bad = frame.with_row_index("_row").filter(~_value_ok(frame, f)).row(0, named=True)
@@ -80,6 +91,16 @@ def _digits_ok(col: pl.Expr, width: int) -> pl.Expr:
         & ~text.str.starts_with("-")
         & (text.str.len_bytes() <= width)
     )
+
+
+def _exact_digits_ok(f: L.Field) -> pl.Expr:
+    """:func:`_digits_ok` of a whole text column whose values all have the field's width:
+    the length test is moot, and instead of two sign tests per row the smallest value is
+    compared with ``"0"`` ('+' and '-' sort below the digits, so a sign in first place makes
+    the minimum smaller; a sign anywhere else fails the integer parse). Numeric fields only
+    (a Constant keeps its own test)."""
+    col = pl.col(f.name)
+    return col.str.to_integer(strict=False).is_not_null().all() & (col.min() >= "0")
 
 
 def _value_ok(frame: pl.DataFrame, f: L.Field) -> pl.Expr:
@@ -152,9 +173,12 @@ def format_records(
     value check is skipped, their length is still checked with the record's.
     """
     ctx = context or layout.key
-    if check:
-        _check_values(frame, layout, ctx, trusted=trusted)
     exact = _exact_width_columns(frame, layout)
+    if check:
+        digits = frozenset(
+            f.name for f in layout.columns if f.name in exact and isinstance(f.kind, Numeric)
+        )
+        _check_values(frame, layout, ctx, trusted=trusted, exact=digits)
     exprs = [
         pl.col(f.name) if f.name in exact else _field_expr(frame, f, ctx, checked=check)
         for f in layout.fields

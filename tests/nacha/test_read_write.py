@@ -142,6 +142,11 @@ def test_assemble_accepts_dates_and_routing_column() -> None:
         ("amount", -5, "amount"),
         ("individual_name", "X" * 23, "individual_name"),
         ("trace_number", "12345678000000A", "trace_number"),
+        # exact-width digit columns: a sign in first place, a blank, a sign inside
+        ("trace_number", "+23456780000001", "trace_number"),
+        ("rdfi_id", "-2100002", "rdfi_id"),
+        ("rdfi_id", " 2100002", "rdfi_id"),
+        ("transaction_code", "2+", "transaction_code"),
         ("dfi_account_number", "ACCT\u00e9", "printable ASCII"),
     ],
 )

@@ -71,8 +71,11 @@ class _Decrypted:
         self._at = 0  # stream offset of self._piece[0]
         self.pos = 0  # stream offset of the next byte to read
         self._mdc = hashlib.sha1()
+        self.before_advance: Callable[[], None] | None = None
 
     def _advance(self) -> None:
+        if self.before_advance is not None:  # views of the piece are about to go stale
+            self.before_advance()
         self._at += len(self._piece)
         count = min(self._decryptor.piece, self.total - self._at)
         if count <= 0:
@@ -163,17 +166,31 @@ class _Body:
             size -= take
         return b"".join(pieces)
 
-    def drain(self, consume: Callable[[memoryview], object], limit: int) -> None:
-        while True:
-            if self._left:
-                if self.size + self._left > limit:
-                    raise PacketFormatError(f"a packet exceeds the {limit}-byte limit")
-                self._plain.stream(self._left, consume)
-                self.size += self._left
-                self._left = 0
-            if not self._partial:
-                return
-            self._next_chunk()
+    def drain(self, consume: Callable[[memoryview | bytes], object], limit: int) -> None:
+        """Pass the rest of the body to ``consume``, one call per decrypted piece: gpg's
+        8 KiB chunks are gathered first (one join in cache instead of 128 calls each)."""
+        batch: list[memoryview] = []
+
+        def flush() -> None:
+            if batch:
+                consume(batch[0] if len(batch) == 1 else b"".join(batch))
+                batch.clear()
+
+        self._plain.before_advance = flush
+        try:
+            while True:
+                if self._left:
+                    if self.size + self._left > limit:
+                        raise PacketFormatError(f"a packet exceeds the {limit}-byte limit")
+                    self._plain.stream(self._left, batch.append)
+                    self.size += self._left
+                    self._left = 0
+                if not self._partial:
+                    return
+                self._next_chunk()
+        finally:
+            flush()
+            self._plain.before_advance = None
 
 
 def _new_length(plain: _Decrypted) -> tuple[int, bool]:
@@ -205,9 +222,9 @@ def _packet(plain: _Decrypted) -> tuple[int, _Body]:
 
 
 def _both(
-    first: Callable[[memoryview], object], second: Callable[[memoryview], object]
-) -> Callable[[memoryview], None]:
-    def consume(view: memoryview) -> None:
+    first: Callable[[memoryview | bytes], object], second: Callable[[memoryview | bytes], object]
+) -> Callable[[memoryview | bytes], None]:
+    def consume(view: memoryview | bytes) -> None:
         first(view)
         second(view)
 

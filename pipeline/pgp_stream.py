@@ -258,13 +258,44 @@ class _Body:
 
         self._source.before_advance = flush
         try:
-            while (view := self.next_view(1 << 30)) is not None:
+            while True:
+                if self._partial:
+                    self._chunks_in_piece(batch)
+                view = self.next_view(1 << 30)
+                if view is None:
+                    break
+                batch.append(view)
                 if self.size > limit:
                     raise PacketFormatError(f"a packet exceeds the {limit}-byte limit")
-                batch.append(view)
+            if self.size > limit:
+                raise PacketFormatError(f"a packet exceeds the {limit}-byte limit")
         finally:
             flush()
             self._source.before_advance = None
+
+    def _chunks_in_piece(self, batch: list[memoryview]) -> None:
+        """Take every partial chunk that lies wholly in the source's current piece, in one
+        loop (12,000 chunks per 100 MB from gpg: the general per-chunk calls cost ~0.05 s).
+        Stops before anything else: a chunk crossing the piece, or the final length."""
+        source = self._source
+        piece, start = source._piece, source._start
+        end, left, taken = len(piece), self._left, 0
+        while True:
+            if not left:  # the next length octet: go on only if it starts another chunk
+                if start >= end or not 224 <= piece[start] < 255:
+                    break
+                left = 1 << (piece[start] & 0x1F)
+                start += 1
+            if left > end - start:
+                break
+            batch.append(piece[start : start + left])
+            start += left
+            taken += left
+            left = 0
+        source.pos += start - source._start
+        source._start = start
+        self.size += taken
+        self._left = left
 
 
 def _new_length(source: _Source) -> tuple[int, bool]:

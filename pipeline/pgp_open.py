@@ -227,7 +227,8 @@ def open_message(
     was_armored = is_armored(raw)
     if was_armored:
         try:  # integrity comes from the MDC and the signature, not the armor CRC (RFC 9580)
-            raw = memoryview(dearmor(raw, verify_checksum=False).data)
+            text = data if type(data) is bytes else raw  # bytes: dearmor needs no copy
+            raw = memoryview(dearmor(text, verify_checksum=False).data)
         except ArmorError as exc:
             cls = PgpTamperedError if exc.checksum else PgpFormatError
             raise cls(str(exc)) from exc

@@ -5,7 +5,8 @@ keys); this module only proves the bytes are what the sender encrypted (the modi
 detection code) and returns the literal data with the raw signature packets. Decryption runs
 AES-CFB through ``cryptography`` directly on the packet body, and gpg's partial-length and
 compressed packets are flattened by :mod:`pipeline.pgp_packets` before anything is parsed.
-Only integrity-protected data (SEIPD v1) and AES are accepted.
+Only integrity-protected data (SEIPD v1) and AES are accepted. The usual shapes are read in
+one streaming pass by :mod:`pipeline.pgp_stream`; the rest takes the general path here.
 """
 
 from __future__ import annotations
@@ -226,7 +227,8 @@ def open_message(
     was_armored = is_armored(raw)
     if was_armored:
         try:  # integrity comes from the MDC and the signature, not the armor CRC (RFC 9580)
-            raw = memoryview(dearmor(raw, verify_checksum=False).data)
+            text = data if type(data) is bytes else raw  # bytes: dearmor needs no copy
+            raw = memoryview(dearmor(text, verify_checksum=False).data)
         except ArmorError as exc:
             cls = PgpTamperedError if exc.checksum else PgpFormatError
             raise cls(str(exc)) from exc

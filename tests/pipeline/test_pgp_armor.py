@@ -124,3 +124,23 @@ def test_radix64_lines_across_blocks(lines, extra):
     text = base64.b64encode(data)
     expected = b"".join(text[i : i + 64] + b"\n" for i in range(0, len(text), 64))
     assert body == expected
+
+
+@pytest.mark.parametrize("kind", [bytes, bytearray, memoryview])
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda t: t,
+        lambda t: t.replace(b"\n", b"\r\n"),  # CRLF everywhere
+        lambda t: t.replace(b"-----END", b"\n \n-----END"),  # blank lines before the end
+        lambda t: t.replace(b"\n=", b"  \n="),  # trailing blanks on the last data line
+        lambda t: b"\n".join(line for line in t.split(b"\n") if not line.startswith(b"=")),
+    ],
+)
+@pytest.mark.parametrize("size", [0, 1, 47, 48, 49, 5000])
+def test_dearmor_finds_data_and_checksum_in_every_layout(kind, mangle, size):
+    data = os.urandom(size)
+    text = mangle(armor(data, kind="MESSAGE"))
+    got = dearmor(kind(text))
+    assert got.data == data
+    assert got.had_checksum == (b"\n=" in text.replace(b"\r", b""))

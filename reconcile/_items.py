@@ -26,10 +26,11 @@ def _items(lf: pl.LazyFrame, **exprs: pl.Expr | str | None) -> pl.LazyFrame:
     return lf.select(cols)
 
 
-def ledger_items(chain_items: pl.LazyFrame, led: pl.LazyFrame) -> pl.LazyFrame:
+def ledger_items(chain: pl.LazyFrame, led: pl.LazyFrame) -> pl.LazyFrame:
+    """Ledger rows: the chains (one per non-duplicate ledger row), then the duplicates."""
     dups = led.filter(~pl.col("l_first"))
     chained = _items(
-        chain_items,
+        chain,
         source=pl.lit("ledger"),
         row="l_row",
         **{"class": "chain_class"},
@@ -71,43 +72,50 @@ def ledger_items(chain_items: pl.LazyFrame, led: pl.LazyFrame) -> pl.LazyFrame:
     return pl.concat([chained, dup])
 
 
-def _entry_common() -> dict[str, pl.Expr | str]:
-    return {
-        "source": pl.lit("entry"),
-        "row": "e_row",
-        "reference": "reference",
-        "trace_number": "trace_number",
-        "cfi_transaction_id": "cfi_transaction_id",
-        "company_id": "company_id",
-        "sec_code": "sec_code",
-        "direction": "e_direction",
-        "amount_cents": "amount_cents",
-        "effective_date": "effective_date",
-        "settlement_date": "settlement_date",
-        "account_last4": "account_last4",
-    }
-
-
 def entry_items(
-    chain_items: pl.LazyFrame,
+    chain: pl.LazyFrame,
     ent: pl.LazyFrame,
+    ent_rest: pl.LazyFrame,
     ea: pl.LazyFrame,
     per_entry: pl.LazyFrame,
 ) -> pl.LazyFrame:
-    """Entry rows; ``per_entry``: ``(e_row, returned, ret_code, ret_date, noc_code, noc_data)``."""
-    chain_cls = chain_items.filter(pl.col("e_row").is_not_null()).select(
-        "e_row", "chain_class", "chain_detail", "le_rule", "a_status"
+    """Entry rows: those a chain carries (fields gathered into the chain), then the rest.
+
+    ``ent_rest``: entries no chain carries (duplicates, offsets, orphans); ``ea``: orphan
+    entries paired with API rows; ``per_entry``: ``(e_row, returned, ret_code, ret_date,
+    noc_code, noc_data)``.
+    """
+    chained = _items(
+        chain.filter(pl.col("e_row").is_not_null()),
+        source=pl.lit("entry"),
+        row="e_row",
+        **{"class": "chain_class"},
+        match_rule="le_rule",
+        detail="chain_detail",
+        reference="e_ref",
+        trace_number="e_trace",
+        cfi_transaction_id="e_cfi",
+        company_id="e_company",
+        sec_code="e_sec",
+        direction="e_direction",
+        amount_cents="e_amount",
+        effective_date="e_eff",
+        settlement_date="e_settle",
+        api_status="a_status",
+        return_code="ret_code",
+        return_category=codes.return_category_expr("ret_code"),
+        return_date="ret_date",
+        change_code="noc_code",
+        corrected_data="noc_data",
+        account_last4="e_last4",
     )
     ea_rule = ea.select("e_row", pl.col("match_rule").alias("ea_rule"), "a_row")
-    e = (
-        ent.join(chain_cls, on="e_row", how="left")
-        .join(ea_rule, on="e_row", how="left")
+    e = ent_rest.join(ea_rule, on="e_row", how="left", maintain_order="left").join(
         # The entry's return, NOC and offset check are all small: one left join for them.
-        .join(
-            per_entry.join(_offset_balance(ent), on="e_row", how="full", coalesce=True),
-            on="e_row",
-            how="left",
-        )
+        per_entry.join(_offset_balance(ent), on="e_row", how="full", coalesce=True),
+        on="e_row",
+        how="left",
+        maintain_order="left",
     )
     cls = (
         pl.when(~pl.col("e_first"))
@@ -116,8 +124,6 @@ def entry_items(
         .then(
             pl.when(pl.col("offset_ok")).then(pl.lit("matched")).otherwise(pl.lit("amount_break"))
         )
-        .when(pl.col("chain_class").is_not_null())
-        .then(pl.col("chain_class"))
         .otherwise(pl.lit("unexpected_in_file"))
     )
     detail = (
@@ -129,8 +135,6 @@ def entry_items(
         )
         .when(pl.col("is_offset"))
         .then(pl.col("offset_detail"))
-        .when(pl.col("chain_class").is_not_null())
-        .then(pl.col("chain_detail"))
         .when(pl.col("a_row").is_not_null())
         .then(pl.lit("in a file and at the API, but not in the ledger"))
         .otherwise(pl.lit("in a file, but not in the ledger"))
@@ -138,21 +142,32 @@ def entry_items(
     rule = (
         pl.when(pl.col("is_offset") & pl.col("e_first"))
         .then(pl.lit("offset"))
-        .otherwise(pl.coalesce("le_rule", "ea_rule"))
+        .otherwise(pl.col("ea_rule"))
     )
-    return _items(
+    rest = _items(
         e,
-        **_entry_common(),
+        source=pl.lit("entry"),
+        row="e_row",
         **{"class": cls},
         match_rule=rule,
         detail=detail,
-        api_status="a_status",
+        reference="reference",
+        trace_number="trace_number",
+        cfi_transaction_id="cfi_transaction_id",
+        company_id="company_id",
+        sec_code="sec_code",
+        direction="e_direction",
+        amount_cents="amount_cents",
+        effective_date="effective_date",
+        settlement_date="settlement_date",
         return_code="ret_code",
         return_category=codes.return_category_expr("ret_code"),
         return_date="ret_date",
         change_code="noc_code",
         corrected_data="noc_data",
+        account_last4="account_last4",
     )
+    return pl.concat([chained, rest])
 
 
 def _offset_balance(ent: pl.LazyFrame) -> pl.LazyFrame:
@@ -190,20 +205,41 @@ def _offset_balance(ent: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def api_items(
-    chain_items: pl.LazyFrame, api_: pl.LazyFrame, ea: pl.LazyFrame, ent: pl.LazyFrame
-) -> pl.LazyFrame:
-    chain_cls = chain_items.filter(pl.col("a_row").is_not_null()).select(
-        "a_row", "chain_class", "chain_detail", "ret_code", "ret_date", "e_settle", "k_trace"
+def api_items(chain: pl.LazyFrame, api_rest: pl.LazyFrame, ea: pl.LazyFrame) -> pl.LazyFrame:
+    """API rows: those a chain reached (fields gathered into the chain), then the rest.
+
+    ``api_rest``: API rows no chain reached (duplicates, orphans); ``ea``: orphan entries
+    paired with API rows.
+    """
+    code = pl.coalesce("ret_code", "a_return_code")
+    chained = _items(
+        chain.filter(pl.col("a_row").is_not_null()),
+        source=pl.lit("api"),
+        row="a_row",
+        **{"class": "chain_class"},
+        detail="chain_detail",
+        reference="a_ref",
+        trace_number=pl.coalesce("a_trace", "k_trace"),
+        cfi_transaction_id="a_cfi",
+        direction="a_direction",
+        amount_cents="a_amount",
+        effective_date="a_eff",
+        settlement_date=pl.coalesce("a_settle", "e_settle"),
+        api_status="a_status",
+        return_code=code,
+        return_category=codes.return_category_expr(code),
+        return_date="ret_date",
+        change_code="a_noc_code",
     )
-    a = api_.join(chain_cls, on="a_row", how="left").join(
-        ea.select("a_row", pl.col("e_row").alias("ea_e_row")), on="a_row", how="left"
+    a = api_rest.join(
+        ea.select("a_row", pl.col("e_row").alias("ea_e_row")),
+        on="a_row",
+        how="left",
+        maintain_order="left",
     )
     cls = (
         pl.when(~pl.col("a_first"))
         .then(pl.lit("duplicate"))
-        .when(pl.col("chain_class").is_not_null())
-        .then(pl.col("chain_class"))
         .when(pl.col("ea_e_row").is_not_null())
         .then(pl.lit("unexpected_in_file"))
         .otherwise(pl.lit("missing_in_file"))
@@ -211,31 +247,29 @@ def api_items(
     detail = (
         pl.when(~pl.col("a_first"))
         .then(pl.lit("processor id or reference repeats an earlier API row"))
-        .when(pl.col("chain_class").is_not_null())
-        .then(pl.col("chain_detail"))
         .when(pl.col("ea_e_row").is_not_null())
         .then(pl.lit("in a file and at the API, but not in the ledger"))
         .otherwise(pl.lit("known to the API only: not in the ledger nor in any file"))
     )
-    return _items(
+    rest = _items(
         a,
         source=pl.lit("api"),
         row="a_row",
         **{"class": cls},
         detail=detail,
         reference="reference",
-        trace_number=pl.coalesce("trace_number", "k_trace"),
+        trace_number="trace_number",
         cfi_transaction_id="cfi_transaction_id",
         direction="direction",
         amount_cents="amount_cents",
         effective_date="effective_date",
-        settlement_date=pl.coalesce("settlement_date", "e_settle"),
+        settlement_date="settlement_date",
         api_status="status",
-        return_code=pl.coalesce("ret_code", "return_code"),
-        return_category=codes.return_category_expr(pl.coalesce("ret_code", "return_code")),
-        return_date="ret_date",
+        return_code="return_code",
+        return_category=codes.return_category_expr("return_code"),
         change_code="noc_code",
     )
+    return pl.concat([chained, rest])
 
 
 def _linked_entry_fields(ent: pl.LazyFrame) -> pl.LazyFrame:
@@ -256,7 +290,7 @@ def _linked_entry_fields(ent: pl.LazyFrame) -> pl.LazyFrame:
 
 def return_items(ret_linked: pl.LazyFrame, ent: pl.LazyFrame) -> pl.LazyFrame:
     e = _linked_entry_fields(ent)
-    r = ret_linked.join(e, on="e_row", how="left")
+    r = ret_linked.join(e, on="e_row", how="left", maintain_order="left")
     cls = (
         pl.when(~pl.col("r_first"))
         .then(pl.lit("duplicate"))
@@ -298,7 +332,9 @@ def return_items(ret_linked: pl.LazyFrame, ent: pl.LazyFrame) -> pl.LazyFrame:
 
 def noc_items(noc: pl.LazyFrame, noc_m: pl.LazyFrame, ent: pl.LazyFrame) -> pl.LazyFrame:
     e = _linked_entry_fields(ent)
-    n = noc.join(noc_m, on="n_row", how="left").join(e, on="e_row", how="left")
+    n = noc.join(noc_m, on="n_row", how="left", maintain_order="left").join(
+        e, on="e_row", how="left", maintain_order="left"
+    )
     cls = (
         pl.when(~pl.col("n_first"))
         .then(pl.lit("duplicate"))

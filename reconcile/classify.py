@@ -32,9 +32,10 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from reconcile import codes
+from reconcile._align import gather, lookup, not_in
 from reconcile._fmt import money_expr
 from reconcile._items import api_items, entry_items, ledger_items, noc_items, return_items
-from reconcile.match import DateWindow, first_of, pair
+from reconcile.match import DateWindow, first_of, pair, pair_aligned
 
 CLASSES: tuple[str, ...] = (
     "matched",
@@ -137,78 +138,60 @@ def classify(
         .cache()
     )
 
-    # --- ledger ↔ entries -----------------------------------------------------------------
-    led_c = led.filter(pl.col("l_first"))
-    ent_c = ent.filter(pl.col("e_first") & ~pl.col("is_offset"))
-    le = (
-        pair(
-            led_c.rename({"effective_date": "l_eff"}),
-            ent_c.select("e_row", *_KEYS, e_eff="effective_date"),
-            left_id="l_row",
-            right_id="e_row",
-            window=DateWindow("l_eff", "e_eff", *opt.entry_window),
-            left_unique={"reference"},
-            right_unique={"trace_number", "reference"},
+    # --- ledger ↔ entries: the chains, one per non-duplicate ledger row ---------------------
+    # Every step below keeps the chain frame aligned (same rows, same order): pairs come back
+    # as a column of the paired row number, and the paired rows' fields are gathered by it.
+    chain = pair_aligned(
+        led.filter(pl.col("l_first")).cache(),
+        ent.filter(pl.col("e_first") & ~pl.col("is_offset")),
+        right_id="e_row",
+        window=DateWindow("effective_date", "effective_date", *opt.entry_window),
+        left_unique={"reference"},
+        right_unique={"trace_number", "reference"},
+        rule="le_rule",
+    )
+    # The chain's keys: what the ledger knows, completed by the entry that carried it.
+    chain = (
+        gather(chain, ent, "e_row", _ENTRY_FIELDS)
+        .with_columns(
+            k_trace=pl.coalesce("trace_number", "e_trace"),
+            k_ref=pl.coalesce("reference", "e_ref"),
+            k_cfi=pl.coalesce("cfi_transaction_id", "e_cfi"),
+            k_eff=pl.coalesce("e_eff", "effective_date"),
         )
-        .rename({"match_rule": "le_rule"})
         .cache()
     )
-
-    # The chain's keys: what the ledger knows, completed by the entry that carried it.
-    chain = led_c.join(le, on="l_row", how="left").join(
-        ent.select(
-            "e_row",
-            pl.col("trace_number").alias("e_trace"),
-            pl.col("reference").alias("e_ref"),
-            pl.col("cfi_transaction_id").alias("e_cfi"),
-            pl.col("amount_cents").alias("e_amount"),
-            "e_direction",
-            pl.col("effective_date").alias("e_eff"),
-            "e_date",
-            pl.col("settlement_date").alias("e_settle"),
-        ),
-        on="e_row",
-        how="left",
-    )
-    chain = chain.with_columns(
-        k_trace=pl.coalesce("trace_number", "e_trace"),
-        k_ref=pl.coalesce("reference", "e_ref"),
-        k_cfi=pl.coalesce("cfi_transaction_id", "e_cfi"),
-        k_eff=pl.coalesce("e_eff", "effective_date"),
-    ).cache()
 
     # --- chain ↔ API ----------------------------------------------------------------------
-    api_c = api_.filter(pl.col("a_first"))
-    la = (
-        pair(
-            chain.select("l_row", "k_trace", "k_ref", "k_cfi", "k_eff"),
-            api_c.select("a_row", *_KEYS, a_eff="effective_date"),
-            left_id="l_row",
-            right_id="a_row",
-            keys=[
-                ("k_trace", "trace_number"),
-                ("k_ref", "reference"),
-                ("k_cfi", "cfi_transaction_id"),
-            ],
-            window=DateWindow("k_eff", "a_eff", *opt.api_window),
-            right_unique={"reference", "cfi_transaction_id"},
-        )
-        .drop("match_rule")
-        .cache()
+    chain = pair_aligned(
+        chain,
+        api_.filter(pl.col("a_first")),
+        right_id="a_row",
+        keys=[
+            ("k_trace", "trace_number"),
+            ("k_ref", "reference"),
+            ("k_cfi", "cfi_transaction_id"),
+        ],
+        window=DateWindow("k_eff", "effective_date", *opt.api_window),
+        right_unique={"reference", "cfi_transaction_id"},
     )
+    chain = gather(chain, api_, "a_row", _API_FIELDS).cache()
 
-    # --- orphans: entries no ledger row claims, API rows no chain claims --------------------
-    ent_orphan = ent_c.join(le.select("e_row"), on="e_row", how="anti")
-    api_orphan = api_c.join(la.select("a_row"), on="a_row", how="anti")
+    # --- the rest: entries and API rows outside the chains ----------------------------------
+    # Duplicates, offsets and orphans: few on a normal day, so plain joins are fine for them.
+    ent_rest = not_in(ent, "e_row", chain, "e_row").cache()
+    api_rest = not_in(api_, "a_row", chain, "a_row").cache()
     ea = pair(
-        ent_orphan.select("e_row", *_KEYS, e_eff="effective_date"),
-        api_orphan.select("a_row", *_KEYS, a_eff="effective_date"),
+        ent_rest.filter(pl.col("e_first") & ~pl.col("is_offset")).select(
+            "e_row", *_KEYS, e_eff="effective_date"
+        ),
+        api_rest.filter(pl.col("a_first")).select("a_row", *_KEYS, a_eff="effective_date"),
         left_id="e_row",
         right_id="a_row",
         window=DateWindow("e_eff", "a_eff", *opt.api_window),
         left_unique={"trace_number", "reference"},
         right_unique={"reference", "cfi_transaction_id"},
-    )
+    ).cache()
 
     # --- returns and NOCs ↔ entries (by original trace) -------------------------------------
     ent_by_trace = ent.filter(pl.col("e_first_trace") & pl.col("trace_number").is_not_null())
@@ -217,8 +200,8 @@ def classify(
     )
     noc_m = _link_to_entry(
         noc.filter(pl.col("n_first")), ent_by_trace, "n_row", "received_date", opt.noc_window
-    )
-    ret_linked = ret.join(ret_m, on="r_row", how="left").cache()
+    ).cache()
+    ret_linked = ret.join(ret_m, on="r_row", how="left", maintain_order="left").cache()
     # The return that stands for an entry: a return whose dishonor (if any) was contested.
     per_entry = (
         ret_linked.filter(pl.col("e_row").is_not_null())
@@ -234,25 +217,23 @@ def classify(
         .select("e_row", "returned", "ret_code", "ret_date")
     )
     noc_per_entry = (
-        noc.join(noc_m, on="n_row", how="inner")
+        noc.join(noc_m, on="n_row", how="inner", maintain_order="left")
         .group_by("e_row")
         .agg(
             noc_code=pl.col("change_code").first(),
             noc_data=pl.col("corrected_data").first(),
         )
     )
-    # One small frame per entry (its return and its NOC): joined once into the chains and
-    # once into the entries, instead of two million-row left joins each.
+    # One small frame per entry (its return and its NOC): looked up once by the chains and
+    # once by the other entries.
     per_entry = per_entry.join(noc_per_entry, on="e_row", how="full", coalesce=True).cache()
 
-    chain_items = _classify_chains(chain, la, api_, per_entry, as_of, opt).cache()
-    ea = ea.cache()
-    noc_m = noc_m.cache()
+    chain = _classify_chains(lookup(chain, per_entry, "e_row"), as_of, opt).cache()
     return pl.concat(
         [
-            ledger_items(chain_items, led),
-            entry_items(chain_items, ent, ea, per_entry),
-            api_items(chain_items, api_, ea, ent),
+            ledger_items(chain, led),
+            entry_items(chain, ent, ent_rest, ea, per_entry),
+            api_items(chain, api_rest, ea),
             return_items(ret_linked, ent),
             noc_items(noc, noc_m, ent),
         ],
@@ -260,6 +241,34 @@ def classify(
     )
 
 
+#: Entry fields a chain carries, gathered by its ``e_row`` (``e_`` names: the ledger's own
+#: columns keep theirs).
+_ENTRY_FIELDS: dict[str, pl.Expr | str] = {
+    "e_trace": "trace_number",
+    "e_ref": "reference",
+    "e_cfi": "cfi_transaction_id",
+    "e_company": "company_id",
+    "e_sec": "sec_code",
+    "e_amount": "amount_cents",
+    "e_direction": "e_direction",
+    "e_eff": "effective_date",
+    "e_date": "e_date",
+    "e_settle": "settlement_date",
+    "e_last4": "account_last4",
+}
+#: API fields a chain carries, gathered by its ``a_row``.
+_API_FIELDS: dict[str, pl.Expr | str] = {
+    "a_status": "status",
+    "a_amount": "amount_cents",
+    "a_direction": "direction",
+    "a_ref": "reference",
+    "a_trace": "trace_number",
+    "a_cfi": "cfi_transaction_id",
+    "a_eff": "effective_date",
+    "a_settle": "settlement_date",
+    "a_return_code": "return_code",
+    "a_noc_code": "noc_code",
+}
 _KEYS = ("trace_number", "reference", "cfi_transaction_id")
 
 
@@ -280,28 +289,9 @@ def _link_to_entry(
     return joined.filter(DateWindow("e_date", date_col, *window).expr()).select(row, "e_row")
 
 
-def _classify_chains(
-    chain: pl.LazyFrame,
-    la: pl.LazyFrame,
-    api_: pl.LazyFrame,
-    per_entry: pl.LazyFrame,
-    as_of: dt.date,
-    opt: MatchOptions,
-) -> pl.LazyFrame:
-    api_cols = api_.select(
-        "a_row",
-        pl.col("status").alias("a_status"),
-        pl.col("amount_cents").alias("a_amount"),
-        pl.col("direction").alias("a_direction"),
-        pl.col("cfi_transaction_id").alias("a_cfi"),
-        pl.col("settlement_date").alias("a_settle"),
-    )
-    c = (
-        chain.join(la, on="l_row", how="left")
-        .join(api_cols, on="a_row", how="left")
-        .join(per_entry, on="e_row", how="left")
-        .with_columns(pl.col("returned").fill_null(False))
-    )
+def _classify_chains(chain: pl.LazyFrame, as_of: dt.date, opt: MatchOptions) -> pl.LazyFrame:
+    """The chain frame (entry, API and per-entry fields gathered) plus its class and detail."""
+    c = chain.with_columns(pl.col("returned").fill_null(False))
     has_e = pl.col("e_row").is_not_null()
     has_a = pl.col("a_row").is_not_null()
     status = pl.col("a_status")

@@ -65,7 +65,8 @@ def reconcile_day(
     noc = conform(nocs, NOCS_SCHEMA) if nocs is not None else empty(NOCS_SCHEMA)
     ack = conform(acks, ACKS_SCHEMA) if acks is not None else None
 
-    items = classify(led, ent, ap, ret, noc, as_of=as_of, options=options)
+    # Cached: every section reads the items, which must not be built once per section.
+    items = classify(led, ent, ap, ret, noc, as_of=as_of, options=options).cache().select(pl.all())
     exp = exposure(ent, ret.filter(pl.col("return_code").is_not_null()), as_of=as_of)
     return Reconciliation(
         items=items,

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from reconcile._align import not_in, scatter_sorted
+
 #: Key priority used everywhere (issue 7): trace number, our reference, the processor id.
 KEY_ORDER: tuple[str, ...] = ("trace_number", "reference", "cfi_transaction_id")
 
@@ -90,6 +92,75 @@ def pair(
     both = both.filter(pl.col(right_id).is_first_distinct())
     both = both.filter(pl.col(left_id).is_first_distinct())
     return both.select(left_id, right_id, "match_rule")
+
+
+def pair_aligned(
+    left: pl.LazyFrame,
+    right: pl.LazyFrame,
+    *,
+    right_id: str,
+    keys: Sequence[str | tuple[str, str]] = KEY_ORDER,
+    window: DateWindow | None = None,
+    left_unique: Collection[str] = (),
+    right_unique: Collection[str] = (),
+    rule: str | None = None,
+) -> pl.LazyFrame:
+    """``left`` with ``right_id`` (its paired right row, or null) added: the pairs of :func:`pair`.
+
+    Same cascade and greedy resolution as :func:`pair`, but the result stays aligned with
+    ``left`` (same rows, same order), so the caller can gather the paired right rows by
+    position instead of joining the pairs back. ``rule`` names an optional output column
+    with the left key column that matched. ``window.right`` names a column of ``right``.
+    ``left`` is read twice (the joins use its key columns only): pass a cached frame.
+
+    A right row goes to its highest-priority candidate, so a stage only looks at right rows
+    no earlier stage named: on a clean day the later stages are nearly empty lookups. A key
+    repeating on the left keeps only its first row's candidate: left rows sharing a key
+    share the candidate, so that is the candidate id's first occurrence in left order (an
+    integer test instead of a text one). Each left row then keeps its first stage.
+    """
+    lkeys = [k if isinstance(k, str) else k[0] for k in keys]
+    lcols = list(dict.fromkeys(lkeys + ([window.left] if window is not None else [])))
+    narrow = left.select(lcols).with_row_index(_POS)
+    stages: list[pl.LazyFrame] = []  # (_POS, _ID) per stage, in left order
+    for lkey, key in zip(lkeys, keys, strict=True):
+        rkey = key if isinstance(key, str) else key[1]
+        rcols = [pl.col(right_id).alias(_ID), pl.col(rkey).alias(_KEY)]
+        lside = [pl.col(_POS), pl.col(lkey).alias(_KEY)]
+        if window is not None:
+            rcols.append(pl.col(window.right).alias(_RDATE))
+            lside.append(pl.col(window.left).alias(_LDATE))
+        rside = right.select(rcols).filter(pl.col(_KEY).is_not_null())
+        if rkey not in right_unique:
+            rside = rside.filter(pl.col(_KEY).is_first_distinct())
+        for earlier in stages:
+            rside = not_in(rside, _ID, earlier, _ID)
+        cand = (
+            narrow.select(lside)
+            .filter(pl.col(_KEY).is_not_null())
+            .join(rside, on=_KEY, how="inner", maintain_order="left")
+        )
+        if lkey not in left_unique:
+            cand = cand.filter(pl.col(_ID).is_first_distinct())
+        if window is not None:
+            cand = cand.filter(DateWindow(_LDATE, _RDATE, window.min_days, window.max_days).expr())
+        stages.append(cand.select(_POS, _ID).cache())
+    found = narrow.select(_POS)
+    names = [f"_pair_c{i}" for i in range(len(stages))]
+    for name, stage in zip(names, stages, strict=True):
+        found = scatter_sorted(found, _POS, stage, _POS, {name: _ID})
+    added = [
+        (pl.coalesce(names) if names else pl.lit(None)).cast(pl.Int64).alias(right_id),
+    ]
+    if rule is not None:
+        which = pl.lit(None, dtype=pl.String)
+        for name, lkey in reversed(list(zip(names, lkeys, strict=True))):
+            which = pl.when(pl.col(name).is_not_null()).then(pl.lit(lkey)).otherwise(which)
+        added.append(which.alias(rule))
+    return pl.concat([left, found.select(added)], how="horizontal")
+
+
+_POS, _ID, _KEY, _LDATE, _RDATE = "_pair_pos", "_pair_id", "_pair_key", "_pair_ld", "_pair_rd"
 
 
 def first_of(columns: Sequence[str]) -> pl.Expr:

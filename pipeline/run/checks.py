@@ -192,14 +192,19 @@ class CheckSteps:
         flight = pl.col("file_state").is_in(list(IN_FLIGHT_STATES))
         in_flight = all_entries.filter(flight)
         entries = all_entries.filter(~flight)
-        flying_refs = in_flight.get_column("reference").drop_nulls().to_list()
-        intake = self._intake_frame(day).filter(~pl.col("reference").is_in(flying_refs))
-        refs = set(intake.get_column("reference").to_list()) | set(
-            entries.get_column("reference").drop_nulls().to_list()
+        # key sets stay polars Series: a million references as Python lists and sets cost
+        # seconds of CPU to build and again to hand back to polars
+        flying_refs = in_flight.get_column("reference").drop_nulls().unique()
+        intake = self._intake_frame(day).filter(~pl.col("reference").is_in(flying_refs.implode()))
+        refs = (
+            pl.concat([intake.get_column("reference"), entries.get_column("reference")])
+            .drop_nulls()
+            .unique()
         )
-        ids = entries.get_column("transfer_id").drop_nulls().to_list()
+        ids = entries.get_column("transfer_id").drop_nulls().unique()
         transfers = res.ledger.transfers_frame().filter(
-            pl.col("reference").is_in(list(refs)) | pl.col("cfi_transaction_id").is_in(ids)
+            pl.col("reference").is_in(refs.implode())
+            | pl.col("cfi_transaction_id").is_in(ids.implode())
         )
         ledger_frame = intake.join(
             entries.select("reference", "trace_number").drop_nulls("reference"),

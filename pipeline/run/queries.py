@@ -14,7 +14,7 @@ from typing import Any
 import polars as pl
 import psycopg
 
-from pipeline.store.copy import copy_frame
+from pipeline.store.copy_text import copy_csv
 from pipeline.store.errors import translate_errors
 
 FILE_ID_MODIFIERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
@@ -51,7 +51,7 @@ class RunQueries:
     def sent_references(self, references: Iterable[str | None]) -> set[str]:
         """Those of ``references`` that already have an entry in some outbound file.
 
-        The references go in by binary COPY and are joined (an array parameter of a night's
+        The references go in by one CSV COPY and are joined (an array parameter of a night's
         references cost more to bind than the lookup itself)."""
         refs = pl.DataFrame(
             {"reference": list(dict.fromkeys(r for r in references if r))},
@@ -62,7 +62,7 @@ class RunQueries:
         with translate_errors("looking up already-sent references"), self.conn.transaction():
             self.conn.execute("DROP TABLE IF EXISTS pg_temp._sent_refs")
             self.conn.execute("CREATE TEMP TABLE _sent_refs (reference text)")
-            copy_frame(self.conn, "_sent_refs", refs)
+            copy_csv(self.conn, "_sent_refs", refs)
             self.conn.execute("ANALYZE _sent_refs")
             rows = self.conn.execute(
                 "SELECT DISTINCT e.reference FROM entries e"
@@ -197,22 +197,35 @@ class RunQueries:
             ).fetchall()
         return [r[0] for r in rows]
 
-    def link_transfer_ids(self, outbound_file_id: int, links: list[tuple[str, str]]) -> int:
+    def link_transfer_ids(
+        self, outbound_file_id: int, links: list[tuple[str, str]] | pl.DataFrame
+    ) -> int:
         """Record the processor's id of each entry (from an acknowledgment), by trace; return
-        how many links were recorded or changed.
+        how many links were recorded or changed. ``links`` are (trace, id) pairs, or a frame
+        with ``trace_number`` and ``transfer_id``.
 
         The links go to ``entry_transfer_links`` (sql/0060), not into ``entries``: rewriting a
         million entry rows cost about a minute, appending a million links a second or two.
         The first acknowledgment of a file is COPYed straight in; a later one for the same
         file (rare) is staged and upserted, so its ids replace the earlier ones trace by
         trace. A trace listed twice keeps its last id. Runs in the caller's transaction."""
-        if not links:
+        if isinstance(links, pl.DataFrame):
+            pairs = links.select(
+                pl.col("trace_number").cast(pl.String), pl.col("transfer_id").cast(pl.String)
+            )
+        else:
+            pairs = pl.DataFrame(
+                {
+                    "trace_number": [str(t) for t, _ in links],
+                    "transfer_id": [str(c) for _, c in links],
+                },
+                schema={"trace_number": pl.String, "transfer_id": pl.String},
+            )
+        if pairs.height == 0:
             return 0
-        frame = pl.DataFrame(
-            {"trace_number": [str(t) for t, _ in links], "transfer_id": [str(c) for _, c in links]},
-            schema={"trace_number": pl.String, "transfer_id": pl.String},
-        ).unique("trace_number", keep="last", maintain_order=True)
-        frame = frame.select(
+        if pairs.get_column("trace_number").n_unique() < pairs.height:
+            pairs = pairs.unique("trace_number", keep="last", maintain_order=True)
+        frame = pairs.select(
             pl.lit(outbound_file_id, dtype=pl.Int64).alias("outbound_file_id"),
             "trace_number",
             "transfer_id",
@@ -223,13 +236,13 @@ class RunQueries:
                 (outbound_file_id,),
             ).fetchone()
             if linked_before is None:
-                return copy_frame(self.conn, "entry_transfer_links", frame)
+                return copy_csv(self.conn, "entry_transfer_links", frame)
             self.conn.execute("DROP TABLE IF EXISTS pg_temp._ack_links")
             self.conn.execute(
                 "CREATE TEMP TABLE _ack_links (outbound_file_id int8, trace_number text,"
                 " transfer_id text)"
             )
-            copy_frame(self.conn, "_ack_links", frame)
+            copy_csv(self.conn, "_ack_links", frame)
             cur = self.conn.execute(
                 "INSERT INTO entry_transfer_links AS l (outbound_file_id, trace_number,"
                 " transfer_id) SELECT outbound_file_id, trace_number, transfer_id FROM _ack_links"

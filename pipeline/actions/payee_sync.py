@@ -12,7 +12,7 @@ from typing import Any
 import polars as pl
 
 from pipeline.actions.payees import Payee, load_payees, no_jit, record_history
-from pipeline.store.copy_text import copy_csv
+from pipeline.store.copy import copy_frame
 from pipeline.store.errors import translate_errors
 from pipeline.store.ledger import Ledger
 
@@ -49,7 +49,7 @@ def _blank_to_null(column: str, frame: pl.DataFrame) -> pl.Expr:
 
 def enrol_frame(ledger: Ledger, new: pl.DataFrame, actor: str) -> int:
     """Enrol new payees in bulk: ``new`` has one transfer per new payee (``payee_ref``,
-    ``account_hash`` and the connectFi columns), in input order. One CSV COPY into a temporary
+    ``account_hash`` and the connectFi columns), in input order. Binary COPY into a temporary
     table, then ONE statement inserts the payees and their ``enrol`` history rows; returns
     how many were created (a reference enrolled meanwhile is left alone)."""
     if new.height == 0:
@@ -86,7 +86,7 @@ def enrol_frame(ledger: Ledger, new: pl.DataFrame, actor: str) -> int:
             " account_type text, individual_name text, identification_number text,"
             " reference text) ON COMMIT DROP"
         )
-    copy_csv(ledger.conn, _ENROL_TABLE, staged)
+    copy_frame(ledger.conn, _ENROL_TABLE, staged)
     with translate_errors("enrolling payees"), no_jit(ledger.conn, work_mem=_ENROL_WORK_MEM):
         cur = ledger.conn.execute(
             "WITH ins AS (INSERT INTO payees (payee_ref, routing_number, account_ciphertext,"

@@ -7,7 +7,6 @@ import polars as pl
 import psycopg
 
 from pipeline.store.copy import stage_frame
-from pipeline.store.copy_text import copy_csv
 from pipeline.store.errors import StoreError, translate_errors
 from pipeline.store.protect import AccountProtector
 
@@ -149,12 +148,7 @@ class TransfersMixin:
             # no JIT: the staging table has no statistics, and compiling the upsert for the
             # planner's guess cost more than running it
             self.conn.execute("SELECT set_config('jit', 'off', true)")
-            self.conn.execute(
-                "CREATE TEMP TABLE IF NOT EXISTS transfers_in ON COMMIT DELETE ROWS"
-                " AS SELECT * FROM transfers WITH NO DATA"
-            )
-            self.conn.execute("TRUNCATE transfers_in")  # an earlier call of this transaction
-            copy_csv(self.conn, "transfers_in", frame, columns=cols)
+            stage_frame(self.conn, "transfers", "transfers_in", frame, columns=cols)
             cur = self.conn.execute(
                 f"INSERT INTO transfers AS t ({listed}) SELECT {listed} FROM transfers_in"
                 f" ON CONFLICT (cfi_transaction_id) DO UPDATE SET {updates},"

@@ -41,6 +41,25 @@ INTENT_SCHEMA = pl.Schema(
 )
 
 
+#: The entry columns the reconcile step reads (entries_frame ships only these).
+RECONCILE_COLUMNS = (
+    "trace_number",
+    "reference",
+    "transfer_id",
+    "company_id",
+    "sec_code",
+    "transaction_code",
+    "amount_cents",
+    "effective_date",
+    "settlement_date",
+    "account_last4",
+    "individual_name",
+    "batch_number",
+    "file_name",
+    "file_state",
+)
+
+
 def amount_text_to_cents(amount: pl.Expr) -> pl.Expr:
     """``"12.34"`` → 1234 exactly (no floats): integer part × 100 + two decimals."""
     text = amount.cast(pl.String).str.strip_chars()
@@ -185,7 +204,7 @@ class CheckSteps:
 
         res, day = self.res, ctx.business_date
         since = day - dt.timedelta(days=WINDOW_DAYS)
-        all_entries = res.ledger.entries_frame(effective_from=since)
+        all_entries = res.ledger.entries_frame(effective_from=since, columns=RECONCILE_COLUMNS)
         # Files the bank has not answered yet are in flight: neither the acknowledgment nor
         # the API can know their entries, so they are counted, not reported as breaks; the
         # next night's run reconciles them.
@@ -316,7 +335,18 @@ class CheckSteps:
         res, day = self.res, ctx.business_date
         options = replace(res.config.typed("rates"), history_days=WINDOW_DAYS)
         span = options.window_days + options.history_days + 1
-        entries = res.ledger.entries_frame(effective_from=day - dt.timedelta(days=span))
+        rate_columns = (
+            "trace_number",
+            "company_id",
+            "sec_code",
+            "transaction_code",
+            "amount_cents",
+            "effective_date",
+            "settlement_date",
+        )
+        entries = res.ledger.entries_frame(
+            effective_from=day - dt.timedelta(days=span), columns=rate_columns
+        )
         rate_entries = entries.select(
             "trace_number",
             "company_id",

@@ -75,3 +75,23 @@ def test_links_from_a_frame(ledger: Ledger) -> None:
     frame = pl.DataFrame({"trace_number": t, "transfer_id": ["A", "B"]})
     assert RunQueries(ledger.conn).link_transfer_ids(file_id, frame) == 2
     assert _ids(ledger) == {t[0]: "A", t[1]: "B"}
+
+
+@pytest.mark.parametrize(
+    "columns",
+    [
+        ("trace_number", "amount_cents", "effective_date"),  # entries alone
+        ("transfer_id", "batch_number", "file_state", "reference"),  # every join
+        ("creation_date", "entry_id"),
+    ],
+)
+def test_entries_frame_reads_only_the_columns_asked(ledger: Ledger, columns: tuple) -> None:
+    t = traces(1, 3)
+    file_id = record_file(ledger, entries_frame(t), effective=DAY)
+    RunQueries(ledger.conn).link_transfer_ids(file_id, [(t[1], "B")])
+    full = ledger.entries_frame()
+    part = ledger.entries_frame(columns=columns)
+    assert part.columns == [c for c in full.columns if c in columns]
+    assert part.equals(full.select(part.columns))
+    with pytest.raises(ValueError, match="no column"):
+        ledger.entries_frame(columns=("nope",))

@@ -48,15 +48,23 @@ class RunQueries:
     def __init__(self, conn: psycopg.Connection) -> None:
         self.conn = conn
 
-    def sent_references(self, references: Iterable[str | None]) -> set[str]:
-        """Those of ``references`` that already have an entry in some outbound file.
+    def sent_references(self, references: Iterable[str | None] | pl.Series) -> set[str]:
+        """Those of ``references`` (any iterable, or a polars Series: a night's column as it
+        is) that already have an entry in some outbound file.
 
         The references go in by binary COPY and are joined (an array parameter of a night's
         references cost more to bind than the lookup itself)."""
-        refs = pl.DataFrame(
-            {"reference": list(dict.fromkeys(r for r in references if r))},
-            schema={"reference": pl.String},
-        )
+        if isinstance(references, pl.Series):
+            column = references.cast(pl.String)
+            column = column.filter(column.is_not_null() & (column != "")).unique(
+                maintain_order=True
+            )
+            refs = column.alias("reference").to_frame()
+        else:
+            refs = pl.DataFrame(
+                {"reference": list(dict.fromkeys(r for r in references if r))},
+                schema={"reference": pl.String},
+            )
         if refs.height == 0:
             return set()
         with translate_errors("looking up already-sent references"), self.conn.transaction():

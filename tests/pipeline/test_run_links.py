@@ -95,3 +95,12 @@ def test_entries_frame_reads_only_the_columns_asked(ledger: Ledger, columns: tup
     assert part.equals(full.select(part.columns))
     with pytest.raises(ValueError, match="no column"):
         ledger.entries_frame(columns=("nope",))
+
+
+def test_sent_references_from_a_series_or_a_list(ledger: Ledger) -> None:
+    record_file(ledger, entries_frame(traces(1, 2)), effective=DAY)
+    asked = ["REF0", None, "", "X", "REF0", "REF1"]
+    queries = RunQueries(ledger.conn)
+    assert queries.sent_references(pl.Series(asked, dtype=pl.String)) == {"REF0", "REF1"}
+    assert queries.sent_references(asked) == {"REF0", "REF1"}
+    assert queries.sent_references(pl.Series([None], dtype=pl.String)) == set()

@@ -15,7 +15,6 @@ from pipeline.actions.payees import Payee, load_payees, no_jit, record_history
 from pipeline.store.copy import copy_frame
 from pipeline.store.errors import translate_errors
 from pipeline.store.ledger import Ledger
-from pipeline.store.protect import normalize_account
 
 __all__ = ["ACCOUNT_TYPE_NAMES", "enrol_frame", "reconcile_payee"]
 
@@ -57,12 +56,7 @@ def enrol_frame(ledger: Ledger, new: pl.DataFrame, actor: str) -> int:
         return 0
     assert ledger.protector is not None
     # the keyed hash is already in ``account_hash``: only encrypt (each distinct account once)
-    encrypt = ledger.protector.encrypt
-    cache: dict[str, bytes] = {}
-    cts = [
-        cache[a] if a in cache else cache.setdefault(a, encrypt(normalize_account(a)))
-        for a in map(str, new.get_column("DFIAccountNumber").to_list())
-    ]
+    cts = ledger.protector.encrypt_series(new.get_column("DFIAccountNumber").cast(pl.String))
     account = pl.col("DFIAccountNumber").cast(pl.String).str.strip_chars()
     kind = (
         pl.col("accountType").cast(pl.String).fill_null("").replace("", "Checking")
@@ -74,7 +68,7 @@ def enrol_frame(ledger: Ledger, new: pl.DataFrame, actor: str) -> int:
         n=pl.int_range(pl.len(), dtype=pl.Int64),
         payee_ref=pl.col("payee_ref"),
         routing_number=pl.col("routingNumber").cast(pl.String).str.strip_chars(),
-        account_ciphertext=pl.Series(cts, dtype=pl.Binary),
+        account_ciphertext=cts,
         account_hash=pl.col("account_hash"),
         account_last4=pl.when(account.str.len_chars() > 4)
         .then(account.str.slice(-4))

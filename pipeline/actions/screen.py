@@ -138,7 +138,7 @@ def screen(
             ),
         ).alias("_payee_ref")
     )
-    work = _keyed(frame, ledger.protector.hash_account)
+    work = _keyed(frame, ledger.protector.hash_series)
     outcome = ScreenResult()
     rejected: list[dict[str, Any]] = []
     with ledger.transaction():
@@ -202,25 +202,16 @@ def screen(
     return outcome
 
 
-def _keyed(frame: pl.DataFrame, hash_account: Callable[[str], bytes]) -> pl.DataFrame:
+def _keyed(frame: pl.DataFrame, hash_series: Callable[[pl.Series], pl.Series]) -> pl.DataFrame:
     """``frame`` with ``_i`` (0-based row), ``_hash`` (keyed hash of the account, null when
     there is none; each distinct account hashed once), ``_routing`` (trimmed) and
     ``_usable`` (routing and account the builder can take: other rows never touch a payee)."""
     accounts = (
-        frame.get_column("DFIAccountNumber").to_list()
+        frame.get_column("DFIAccountNumber")
         if "DFIAccountNumber" in frame.columns
-        else [None] * frame.height
+        else pl.Series([None] * frame.height, dtype=pl.String)
     )
-    cache: dict[str, bytes] = {}
-    hashes: list[bytes | None] = []
-    for account in accounts:
-        if not account:
-            hashes.append(None)
-            continue
-        digest = cache.get(account)
-        if digest is None:
-            digest = cache[account] = hash_account(account)
-        hashes.append(digest)
+    hashes = hash_series(accounts)
 
     def text(name: str) -> pl.Expr:
         if name not in frame.columns:
@@ -229,7 +220,7 @@ def _keyed(frame: pl.DataFrame, hash_account: Callable[[str], bytes]) -> pl.Data
 
     return frame.with_columns(
         _i=pl.int_range(pl.len(), dtype=pl.Int64),
-        _hash=pl.Series(hashes, dtype=pl.Binary),
+        _hash=hashes,
         _routing=text("routingNumber"),
         _usable=text("routingNumber").str.contains(r"^[0-9]{9}$")
         & text("DFIAccountNumber").str.contains(r"^[0-9A-Za-z-]{1,17}$"),

@@ -41,6 +41,25 @@ INTENT_SCHEMA = pl.Schema(
 )
 
 
+#: The entry columns the reconcile step reads (entries_frame ships only these).
+RECONCILE_COLUMNS = (
+    "trace_number",
+    "reference",
+    "transfer_id",
+    "company_id",
+    "sec_code",
+    "transaction_code",
+    "amount_cents",
+    "effective_date",
+    "settlement_date",
+    "account_last4",
+    "individual_name",
+    "batch_number",
+    "file_name",
+    "file_state",
+)
+
+
 def amount_text_to_cents(amount: pl.Expr) -> pl.Expr:
     """``"12.34"`` → 1234 exactly (no floats): integer part × 100 + two decimals."""
     text = amount.cast(pl.String).str.strip_chars()
@@ -185,21 +204,26 @@ class CheckSteps:
 
         res, day = self.res, ctx.business_date
         since = day - dt.timedelta(days=WINDOW_DAYS)
-        all_entries = res.ledger.entries_frame(effective_from=since)
+        all_entries = res.ledger.entries_frame(effective_from=since, columns=RECONCILE_COLUMNS)
         # Files the bank has not answered yet are in flight: neither the acknowledgment nor
         # the API can know their entries, so they are counted, not reported as breaks; the
         # next night's run reconciles them.
         flight = pl.col("file_state").is_in(list(IN_FLIGHT_STATES))
         in_flight = all_entries.filter(flight)
         entries = all_entries.filter(~flight)
-        flying_refs = in_flight.get_column("reference").drop_nulls().to_list()
-        intake = self._intake_frame(day).filter(~pl.col("reference").is_in(flying_refs))
-        refs = set(intake.get_column("reference").to_list()) | set(
-            entries.get_column("reference").drop_nulls().to_list()
+        # key sets stay polars Series: a million references as Python lists and sets cost
+        # seconds of CPU to build and again to hand back to polars
+        flying_refs = in_flight.get_column("reference").drop_nulls().unique()
+        intake = self._intake_frame(day).filter(~pl.col("reference").is_in(flying_refs.implode()))
+        refs = (
+            pl.concat([intake.get_column("reference"), entries.get_column("reference")])
+            .drop_nulls()
+            .unique()
         )
-        ids = entries.get_column("transfer_id").drop_nulls().to_list()
+        ids = entries.get_column("transfer_id").drop_nulls().unique()
         transfers = res.ledger.transfers_frame().filter(
-            pl.col("reference").is_in(list(refs)) | pl.col("cfi_transaction_id").is_in(ids)
+            pl.col("reference").is_in(refs.implode())
+            | pl.col("cfi_transaction_id").is_in(ids.implode())
         )
         ledger_frame = intake.join(
             entries.select("reference", "trace_number").drop_nulls("reference"),
@@ -311,7 +335,18 @@ class CheckSteps:
         res, day = self.res, ctx.business_date
         options = replace(res.config.typed("rates"), history_days=WINDOW_DAYS)
         span = options.window_days + options.history_days + 1
-        entries = res.ledger.entries_frame(effective_from=day - dt.timedelta(days=span))
+        rate_columns = (
+            "trace_number",
+            "company_id",
+            "sec_code",
+            "transaction_code",
+            "amount_cents",
+            "effective_date",
+            "settlement_date",
+        )
+        entries = res.ledger.entries_frame(
+            effective_from=day - dt.timedelta(days=span), columns=rate_columns
+        )
         rate_entries = entries.select(
             "trace_number",
             "company_id",

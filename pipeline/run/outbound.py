@@ -170,9 +170,12 @@ class OutboundSteps:
         settings = res.build_settings
         transfers = self._intake(day, dry=ctx.options.dry_run)
         if not ctx.options.dry_run:
-            already = res.queries.sent_references(transfers.get_column("reference").to_list())
-            skipped = transfers.filter(pl.col("reference").is_in(list(already)))
-            transfers = transfers.filter(~pl.col("reference").is_in(list(already)))
+            already = pl.Series(
+                list(res.queries.sent_references(transfers.get_column("reference"))),
+                dtype=pl.String,
+            ).implode()
+            skipped = transfers.filter(pl.col("reference").is_in(already))
+            transfers = transfers.filter(~pl.col("reference").is_in(already))
         else:
             skipped = transfers.clear()
         now = build_clock(day, settings.odfi.profile.tz)

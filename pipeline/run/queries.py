@@ -48,15 +48,23 @@ class RunQueries:
     def __init__(self, conn: psycopg.Connection) -> None:
         self.conn = conn
 
-    def sent_references(self, references: Iterable[str | None]) -> set[str]:
-        """Those of ``references`` that already have an entry in some outbound file.
+    def sent_references(self, references: Iterable[str | None] | pl.Series) -> set[str]:
+        """Those of ``references`` (any iterable, or a polars Series: a night's column as it
+        is) that already have an entry in some outbound file.
 
         The references go in by binary COPY and are joined (an array parameter of a night's
         references cost more to bind than the lookup itself)."""
-        refs = pl.DataFrame(
-            {"reference": list(dict.fromkeys(r for r in references if r))},
-            schema={"reference": pl.String},
-        )
+        if isinstance(references, pl.Series):
+            column = references.cast(pl.String)
+            column = column.filter(column.is_not_null() & (column != "")).unique(
+                maintain_order=True
+            )
+            refs = column.alias("reference").to_frame()
+        else:
+            refs = pl.DataFrame(
+                {"reference": list(dict.fromkeys(r for r in references if r))},
+                schema={"reference": pl.String},
+            )
         if refs.height == 0:
             return set()
         with translate_errors("looking up already-sent references"), self.conn.transaction():
@@ -197,22 +205,35 @@ class RunQueries:
             ).fetchall()
         return [r[0] for r in rows]
 
-    def link_transfer_ids(self, outbound_file_id: int, links: list[tuple[str, str]]) -> int:
+    def link_transfer_ids(
+        self, outbound_file_id: int, links: list[tuple[str, str]] | pl.DataFrame
+    ) -> int:
         """Record the processor's id of each entry (from an acknowledgment), by trace; return
-        how many links were recorded or changed.
+        how many links were recorded or changed. ``links`` are (trace, id) pairs, or a frame
+        with ``trace_number`` and ``transfer_id``.
 
         The links go to ``entry_transfer_links`` (sql/0060), not into ``entries``: rewriting a
         million entry rows cost about a minute, appending a million links a second or two.
         The first acknowledgment of a file is COPYed straight in; a later one for the same
         file (rare) is staged and upserted, so its ids replace the earlier ones trace by
         trace. A trace listed twice keeps its last id. Runs in the caller's transaction."""
-        if not links:
+        if isinstance(links, pl.DataFrame):
+            pairs = links.select(
+                pl.col("trace_number").cast(pl.String), pl.col("transfer_id").cast(pl.String)
+            )
+        else:
+            pairs = pl.DataFrame(
+                {
+                    "trace_number": [str(t) for t, _ in links],
+                    "transfer_id": [str(c) for _, c in links],
+                },
+                schema={"trace_number": pl.String, "transfer_id": pl.String},
+            )
+        if pairs.height == 0:
             return 0
-        frame = pl.DataFrame(
-            {"trace_number": [str(t) for t, _ in links], "transfer_id": [str(c) for _, c in links]},
-            schema={"trace_number": pl.String, "transfer_id": pl.String},
-        ).unique("trace_number", keep="last", maintain_order=True)
-        frame = frame.select(
+        if pairs.get_column("trace_number").n_unique() < pairs.height:
+            pairs = pairs.unique("trace_number", keep="last", maintain_order=True)
+        frame = pairs.select(
             pl.lit(outbound_file_id, dtype=pl.Int64).alias("outbound_file_id"),
             "trace_number",
             "transfer_id",

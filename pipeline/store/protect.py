@@ -180,6 +180,41 @@ class AccountProtector:
         cts, hs, l4 = self._protect_series(pl.Series("a", list(accounts), dtype=pl.String))
         return cts.to_list(), hs.to_list(), l4.to_list()
 
+    def hash_series(self, accounts: pl.Series) -> pl.Series:
+        """Keyed hashes (:meth:`hash_account`) of a column of accounts, each distinct
+        account hashed once; null and ``""`` give null."""
+        raw = accounts.cast(pl.String)
+        raw = pl.select(pl.when(raw != "").then(raw)).to_series()
+        norm = raw.str.strip_chars()
+        distinct = norm.drop_nulls().unique()
+        inner, outer = self._inner, self._outer
+        digests: list[bytes] = []
+        for value in distinct.to_list():
+            mac = inner.copy()
+            mac.update(value.encode("ascii", "replace"))
+            out = outer.copy()
+            out.update(mac.digest())
+            digests.append(out.digest())
+        return _mapped(norm, distinct, pl.Series("v", digests, dtype=pl.Binary))
+
+    def encrypt_series(self, accounts: pl.Series) -> pl.Series:
+        """Ciphertexts (:meth:`encrypt` of the normalised account) of a column, each
+        distinct account encrypted once with its own nonce, all nonces drawn in one
+        ``os.urandom`` call; null stays null."""
+        norm = accounts.cast(pl.String).str.strip_chars()
+        distinct = norm.drop_nulls().unique()
+        values = distinct.to_list()
+        nonces = os.urandom(_NONCE * len(values))
+        prefix = _VERSION + self.key_id
+        encrypt = self._aead.encrypt
+        cts = [
+            prefix
+            + nonces[_NONCE * i : _NONCE * (i + 1)]
+            + encrypt(nonces[_NONCE * i : _NONCE * (i + 1)], value.encode(), _AAD)
+            for i, value in enumerate(values)
+        ]
+        return _mapped(norm, distinct, pl.Series("v", cts, dtype=pl.Binary))
+
     def protect_frame(self, frame: pl.DataFrame, *, column: str = "account_number") -> pl.DataFrame:
         """Replace the clear ``column`` by ``account_ciphertext``, ``account_hash``,
         ``account_last4`` (the clear column is dropped from the returned frame)."""
@@ -245,6 +280,17 @@ class AccountProtector:
 
     def decrypt_corrected_data(self, blob: bytes) -> str:
         return self.decrypt(blob, aad=_AAD_CORRECTED)
+
+
+def _mapped(keys: pl.Series, distinct: pl.Series, values: pl.Series) -> pl.Series:
+    """``values`` (one per ``distinct`` key) looked up for every element of ``keys``."""
+    table = pl.DataFrame([distinct.alias("k"), values.alias("v")])
+    return (
+        keys.alias("k")
+        .to_frame()
+        .join(table, on="k", how="left", maintain_order="left")
+        .get_column("v")
+    )
 
 
 def mask_corrected_data(change_code: str, corrected: str) -> str:

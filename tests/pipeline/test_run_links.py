@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from datetime import date
 
+import polars as pl
 import pytest
 
+from pipeline.run.inbound import _ack_links
 from pipeline.run.queries import RunQueries
 from pipeline.store import Ledger, StoreIntegrityError
 from tests.pipeline._ledger_samples import entries_frame, record_file, traces
@@ -51,3 +53,54 @@ def test_links_reach_returns_and_entry_references(ledger: Ledger) -> None:
     assert queries.entry_references(since=DAY) == ["REF0", "REF1"]
     queries.link_transfer_ids(file_id, [(t[0], "A")])
     assert queries.entry_references(since=DAY) == ["REF1"]
+
+
+def test_ack_links_keep_transactions_with_both_keys() -> None:
+    links = _ack_links(
+        [
+            {"traceNumber": "1", "cFiTransactionId": "A"},
+            {"traceNumber": "", "cFiTransactionId": "B"},  # no trace
+            {"traceNumber": "3"},  # no id
+            "not an object",
+            {"traceNumber": 4, "cFiTransactionId": "D"},  # numbers become text
+        ]
+    )
+    assert links.rows() == [("1", "A"), ("4", "D")]
+    assert _ack_links([]).height == 0
+
+
+def test_links_from_a_frame(ledger: Ledger) -> None:
+    t = traces(1, 2)
+    file_id = record_file(ledger, entries_frame(t), effective=DAY)
+    frame = pl.DataFrame({"trace_number": t, "transfer_id": ["A", "B"]})
+    assert RunQueries(ledger.conn).link_transfer_ids(file_id, frame) == 2
+    assert _ids(ledger) == {t[0]: "A", t[1]: "B"}
+
+
+@pytest.mark.parametrize(
+    "columns",
+    [
+        ("trace_number", "amount_cents", "effective_date"),  # entries alone
+        ("transfer_id", "batch_number", "file_state", "reference"),  # every join
+        ("creation_date", "entry_id"),
+    ],
+)
+def test_entries_frame_reads_only_the_columns_asked(ledger: Ledger, columns: tuple) -> None:
+    t = traces(1, 3)
+    file_id = record_file(ledger, entries_frame(t), effective=DAY)
+    RunQueries(ledger.conn).link_transfer_ids(file_id, [(t[1], "B")])
+    full = ledger.entries_frame()
+    part = ledger.entries_frame(columns=columns)
+    assert part.columns == [c for c in full.columns if c in columns]
+    assert part.equals(full.select(part.columns))
+    with pytest.raises(ValueError, match="no column"):
+        ledger.entries_frame(columns=("nope",))
+
+
+def test_sent_references_from_a_series_or_a_list(ledger: Ledger) -> None:
+    record_file(ledger, entries_frame(traces(1, 2)), effective=DAY)
+    asked = ["REF0", None, "", "X", "REF0", "REF1"]
+    queries = RunQueries(ledger.conn)
+    assert queries.sent_references(pl.Series(asked, dtype=pl.String)) == {"REF0", "REF1"}
+    assert queries.sent_references(asked) == {"REF0", "REF1"}
+    assert queries.sent_references(pl.Series([None], dtype=pl.String)) == set()

@@ -248,9 +248,11 @@ def bench_pgp(work: Path, size_mb: int, runs: int, selected: Callable[[str], boo
                     lambda a=gpg_seal: in_process(a, stdin=plain),
                 )
             gpg_open = [*gpg, "--decrypt"]
-            if selected(f"unseal {tag}") and not sealed.exists():
+            wanted = [f"unseal {tag}", f"unseal {tag} to file"]
+            if any(map(selected, wanted)) and not sealed.exists():
                 in_child(do_seal)  # the unseal row reads our sealed file
-            if selected(f"unseal gpg-made {tag}") and not made.exists():
+            wanted = [f"unseal gpg-made {tag}", f"unseal gpg-made {tag} to file"]
+            if any(map(selected, wanted)) and not made.exists():
                 in_process(gpg_seal, stdin=plain, stdout=made)
             row(
                 f"unseal {tag}",

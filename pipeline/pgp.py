@@ -6,6 +6,8 @@ Public API (what the nightly run calls)::
         -> bytes                    # one signed-and-encrypted message, already self-tested
     unseal(data, *, key, verify_with, require_signature=True, require_encryption=True)
         -> Unsealed                 # or raises a PgpError subclass: quarantine the file
+    unseal_file(source, target, *, key, verify_with, ...)
+        -> UnsealedFile             # the same, file to file; no target unless verified
 
 Keys are :class:`pipeline.keys.OpenPgpKey` (see :mod:`pipeline.keys`); :class:`PgpSettings`
 loads them from the ``[pgp]`` section.
@@ -26,7 +28,11 @@ Memory: the input and the result are held in memory, nothing else payload-sized:
 encrypts 1 MiB pieces straight into the result's buffer and self-tests it piece by piece
 (:mod:`pipeline.pgp_selftest`); unseal decrypts, inflates and parses piece by piece
 (:mod:`pipeline.pgp_stream`). A fresh 100 MB buffer costs ~0.05 s of page faults, as much as
-a hash pass, so avoiding them is most of what made these fast. See README "Transport".
+a hash pass, so avoiding them is most of what made these fast. :func:`unseal_file` holds
+neither: it maps the input (the file must not shrink while it is read: a mapped file that
+is truncated underneath raises SIGBUS) and writes the literal data with one ``writev`` per
+decrypted piece to a temporary file, renamed only once the modification code and the
+signature are good. See README "Transport".
 """
 
 from __future__ import annotations

@@ -438,6 +438,7 @@ def unseal_file(
     require_encryption: bool = True,
     max_size: int = 8 << 30,
     replace: bool = False,
+    fsync: bool = False,
 ) -> UnsealedFile:
     """:func:`unseal` from file to file, with the same checks and errors, for large files.
 
@@ -446,7 +447,9 @@ def unseal_file(
     100 MB). The plaintext goes to a private temporary file next to ``target`` (mode 0600)
     that is renamed to ``target`` only once the modification code and the signature have
     been checked; on any error it is removed, so a tampered or wrongly signed file leaves no
-    output behind. An existing ``target`` is an error unless ``replace``.
+    output behind. An existing ``target`` is an error unless ``replace``. ``fsync``: flush
+    the plaintext to disk before the rename, so that a crash right after it cannot leave an
+    empty ``target`` (gpg does not; the operator command does).
     """
     source, target = Path(source), Path(target)
     if target.exists() and not replace:
@@ -465,6 +468,8 @@ def unseal_file(
             max_size=max_size,
             load_subject=lambda: Path(temp).read_bytes(),
         )
+        if fsync:
+            os.fsync(fd)
         os.close(fd)
         fd = -1
         os.replace(temp, target)

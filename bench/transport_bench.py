@@ -8,8 +8,12 @@ reads its input from a file, so the "peak MB" column is that operation's own max
 compare the columns of one run, not runs of different days.
 
 PGP rows: seal = sign + encrypt to two recipients (bank + archive), ours including the
-self-test decryption; unseal = decrypt + verify. "gpg-made" is what ``gpg --sign --encrypt``
-writes when fed from stdin (partial-length packets, the case pgpy alone parses in 24 s).
+self-test decryption; unseal = decrypt + verify: ours ``unseal(path.read_bytes())`` with the
+plaintext in memory, gpg's ``--decrypt`` to /dev/null; "to file" rows: ours
+``unseal_file(path, new path)`` (temp file renamed after verification), gpg's stdout to a new
+file (both outputs removed before each run, outside the timing). "gpg-made" is what
+``gpg --sign --encrypt`` writes when fed from stdin (partial-length packets, the case pgpy
+alone parses in 24 s).
 """
 
 from __future__ import annotations
@@ -109,7 +113,7 @@ def best(runs: int, fn: Callable[[], Result]) -> Result:
 
 def bench_pgp(work: Path, size_mb: int, runs: int, selected: Callable[[str], bool]) -> None:
     from pipeline.keys import export_key, generate_key, load_key
-    from pipeline.pgp import seal, unseal
+    from pipeline.pgp import seal, unseal, unseal_file
 
     plain = work / "plain.ach"
     with open(plain, "wb") as fh:  # in 1 MB pieces: the parent's RSS stays small
@@ -144,7 +148,7 @@ def bench_pgp(work: Path, size_mb: int, runs: int, selected: Callable[[str], boo
             f"keys; 'ours MB' includes the {base} MB the forked child starts with"
         )
         print(
-            f"{'case':<30}{'wall ours':>10}{'gpg':>7}{'ratio':>7}"
+            f"{'case':<36}{'wall ours':>10}{'gpg':>7}{'ratio':>7}"
             f"{'cpu ours':>10}{'gpg':>7}{'ratio':>7}{'MB ours':>9}{'gpg':>6}"
         )
 
@@ -153,7 +157,7 @@ def bench_pgp(work: Path, size_mb: int, runs: int, selected: Callable[[str], boo
                 return
             ours_r, gpg_r = best(runs, o), best(runs, g)
             print(
-                f"{label:<30}{ours_r[0]:>10.2f}{gpg_r[0]:>7.2f}{ours_r[0] / gpg_r[0]:>7.2f}"
+                f"{label:<36}{ours_r[0]:>10.2f}{gpg_r[0]:>7.2f}{ours_r[0] / gpg_r[0]:>7.2f}"
                 f"{ours_r[1]:>10.2f}{gpg_r[1]:>7.2f}{ours_r[1] / gpg_r[1]:>7.2f}"
                 f"{ours_r[2]:>9.0f}{gpg_r[2]:>6.0f}",
                 flush=True,
@@ -192,6 +196,22 @@ def bench_pgp(work: Path, size_mb: int, runs: int, selected: Callable[[str], boo
 
                 return run
 
+            def do_unseal_file(path: Path) -> Callable[[], None]:
+                def run() -> None:
+                    o, b = load_key(work / "ours.asc"), load_key(work / "bank.asc")
+                    got = unseal_file(path, work / "out.ours", key=b, verify_with=[o.public])
+                    assert got.signed_by == o.fingerprint
+
+                return run
+
+            def fresh(run: Callable[[], Result]) -> Callable[[], Result]:
+                def wrapped() -> Result:
+                    for name in ("out.ours", "out.gpg"):
+                        (work / name).unlink(missing_ok=True)
+                    return run()
+
+                return wrapped
+
             gpg_seal = [
                 *gpg,
                 "--sign",
@@ -228,9 +248,11 @@ def bench_pgp(work: Path, size_mb: int, runs: int, selected: Callable[[str], boo
                     lambda a=gpg_seal: in_process(a, stdin=plain),
                 )
             gpg_open = [*gpg, "--decrypt"]
-            if selected(f"unseal {tag}") and not sealed.exists():
+            wanted = [f"unseal {tag}", f"unseal {tag} to file"]
+            if any(map(selected, wanted)) and not sealed.exists():
                 in_child(do_seal)  # the unseal row reads our sealed file
-            if selected(f"unseal gpg-made {tag}") and not made.exists():
+            wanted = [f"unseal gpg-made {tag}", f"unseal gpg-made {tag} to file"]
+            if any(map(selected, wanted)) and not made.exists():
                 in_process(gpg_seal, stdin=plain, stdout=made)
             row(
                 f"unseal {tag}",
@@ -242,6 +264,14 @@ def bench_pgp(work: Path, size_mb: int, runs: int, selected: Callable[[str], boo
                 lambda p=made: in_child(do_unseal(p)),
                 lambda a=gpg_open, m=made: in_process(a, stdin=m),
             )
+            for label, source in ((f"unseal {tag}", sealed), (f"unseal gpg-made {tag}", made)):
+                row(
+                    f"{label} to file",
+                    fresh(lambda p=source: in_child(do_unseal_file(p))),
+                    fresh(
+                        lambda a=gpg_open, p=source: in_process(a, stdin=p, stdout=work / "out.gpg")
+                    ),
+                )
     finally:
         subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "all"], check=False)
         shutil.rmtree(home, ignore_errors=True)

@@ -27,7 +27,7 @@ from pipeline.pgp_packets import (
     iter_packets,
     new_format_header,
 )
-from pipeline.pgp_stream import NeedsGeneralPath, read_encrypted
+from pipeline.pgp_stream import LiteralSink, NeedsGeneralPath, read_encrypted
 from pipeline.pgpy_compat import Packet, PGPError, PKESessionKeyV3, SymmetricKeyAlgorithm, pgpy
 from pipeline.transport_errors import (
     PgpFormatError,
@@ -59,6 +59,7 @@ class Literal:
     filename: str
     format: str
     sha256: Any = None  # a hashlib SHA-256 already fed with ``contents``, when streamed
+    in_sink: bool = False  # the contents went to the caller's sink (``contents`` is empty)
 
 
 @dataclass(frozen=True)
@@ -146,17 +147,28 @@ def _open_seipd(
     session_key: bytes,
     *,
     max_size: int,
+    sink: LiteralSink | None = None,
 ) -> tuple[Literal, list[memoryview]]:
     """Literal data and signature packets of an encrypted packet: in one streaming pass
-    (:mod:`pipeline.pgp_stream`) when the contents are plain packets, else decrypted whole,
-    checked, flattened (compression) and parsed."""
+    (:mod:`pipeline.pgp_stream`; the literal data into ``sink`` when given) when the
+    contents are plain packets, else decrypted whole, checked, flattened (compression) and
+    parsed (the literal data in memory, whatever ``sink``)."""
     _check_seipd(parts, algo, session_key)
     try:
-        streamed = read_encrypted([parts[0][1:], *parts[1:]], session_key, max_size=max_size)
+        streamed = read_encrypted(
+            [parts[0][1:], *parts[1:]], session_key, max_size=max_size, sink=sink
+        )
     except NeedsGeneralPath:
-        pass
+        if sink is not None:
+            sink.reset()
     else:
-        literal = Literal(streamed.contents, streamed.filename, streamed.format, streamed.sha256)
+        literal = Literal(
+            streamed.contents,
+            streamed.filename,
+            streamed.format,
+            streamed.sha256,
+            in_sink=sink is not None,
+        )
         return literal, streamed.signatures
     plain = _decrypt_seipd(parts, session_key)
     stream = flatten_plaintext(plain, strip_mdc=True, max_size=max_size, join_partials=False)
@@ -221,8 +233,12 @@ def open_message(
     key: OpenPgpKey | None,
     require_encryption: bool,
     max_size: int,
+    sink: LiteralSink | None = None,
 ) -> Opened:
-    """Dearmor, decrypt and take apart one message; signatures are returned unchecked."""
+    """Dearmor, decrypt and take apart one message; signatures are returned unchecked.
+
+    ``sink``: where the literal data of an encrypted message goes when it is read in one
+    streaming pass (``Literal.in_sink``); otherwise it is in ``Literal.contents``."""
     raw = memoryview(data).cast("B")
     was_armored = is_armored(raw)
     if was_armored:
@@ -249,7 +265,7 @@ def open_message(
                 )
             algo, session_key, recipients = decrypt_session_key(pkesks, key)
             literal, signatures = _open_seipd(
-                encrypted[0].parts, algo, session_key, max_size=max_size
+                encrypted[0].parts, algo, session_key, max_size=max_size, sink=sink
             )
         else:
             if require_encryption:

@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 
 from pipeline.pgpy_compat import HashAlgorithm, PubKeyAlgorithm, SignatureType, pgpy
 
-__all__ = ["WEAK_HASHES", "sign_binary", "verify_binary"]
+__all__ = ["WEAK_HASHES", "needs_data", "sign_binary", "verify_binary"]
 
 WEAK_HASHES = frozenset({HashAlgorithm.MD5, HashAlgorithm.SHA1, HashAlgorithm.RIPEMD160})
 _FAST = (
@@ -79,6 +79,17 @@ def sign_binary(key: pgpy.PGPKey, data: bytes) -> pgpy.PGPSignature:
     sig._signature.signature.from_signer(raw)
     sig._signature.update_hlen()
     return sig
+
+
+def needs_data(sig: pgpy.PGPSignature, hashed: Any) -> bool:
+    """Whether :func:`verify_binary` reads ``data`` itself for ``sig`` rather than only
+    ``hashed`` (another hash algorithm, a text signature, a key type pgpy checks)."""
+    return (
+        sig.type is not SignatureType.BinaryDocument
+        or sig.key_algorithm not in _FAST
+        or hashed is None
+        or hashed.name != sig.hash_algorithm.name.lower()
+    )
 
 
 def verify_binary(

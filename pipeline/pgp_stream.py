@@ -18,7 +18,8 @@ general path; malformed data raises :class:`PacketFormatError`, but only once th
 been decrypted and the modification code found good: an altered file is reported as
 tampered, whatever it breaks.
 
-Public: :func:`read_encrypted`, :class:`Streamed`, :class:`NeedsGeneralPath`.
+Public: :func:`read_encrypted`, :class:`Streamed`, :class:`LiteralSink`,
+:class:`NeedsGeneralPath`.
 """
 
 from __future__ import annotations
@@ -30,13 +31,13 @@ import io
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from pipeline.pgp_cfb import CfbDecryptor
 from pipeline.pgp_packets import TAG_COMPRESSED, TAG_LITERAL, PacketFormatError, Pieces
 from pipeline.transport_errors import PgpTamperedError
 
-__all__ = ["NeedsGeneralPath", "Streamed", "read_encrypted"]
+__all__ = ["LiteralSink", "NeedsGeneralPath", "Streamed", "read_encrypted"]
 
 TAG_PKESK, TAG_SIGNATURE, TAG_SKESK, TAG_ONE_PASS = 1, 2, 3, 4
 TAG_SED, TAG_SEIPD, TAG_AEAD = 9, 18, 20
@@ -246,14 +247,15 @@ class _Body:
             size -= len(view)
         return b"".join(pieces)
 
-    def drain(self, consume: Callable[[memoryview | bytes], object], limit: int) -> None:
-        """Pass the rest of the body to ``consume``, one call per piece of the source: gpg's
-        8 KiB chunks are gathered first (one join in cache instead of 128 calls each)."""
+    def drain(self, consume: Callable[[list[memoryview]], object], limit: int) -> None:
+        """Pass the rest of the body to ``consume``, one call per piece of the source with
+        the list of views it holds (gpg's 8 KiB chunks: 128 views of one piece, no copy);
+        the views go stale when the call returns, and the list is reused."""
         batch: list[memoryview] = []
 
         def flush() -> None:
             if batch:
-                consume(batch[0] if len(batch) == 1 else b"".join(batch))
+                consume(batch)
                 batch.clear()
 
         self._source.before_advance = flush
@@ -326,12 +328,40 @@ def _packet(source: _Source) -> tuple[int, _Body]:
     return tag, _Body(source, length, False)
 
 
-def _both(
-    first: Callable[[memoryview | bytes], object], second: Callable[[memoryview | bytes], object]
-) -> Callable[[memoryview | bytes], None]:
-    def consume(view: memoryview | bytes) -> None:
-        first(view)
-        second(view)
+class LiteralSink(Protocol):
+    """Where the literal data goes instead of memory (:func:`pipeline.pgp.unseal_file`):
+    it receives unverified bytes, so it must be private until the caller has verified."""
+
+    def write_views(self, views: Sequence[memoryview]) -> None:
+        """Append ``views`` in order (they go stale after the call)."""
+
+    def reset(self) -> None:
+        """Forget everything written (the general path starts over)."""
+
+
+def _joined(views: list[memoryview]) -> memoryview | bytes:
+    return views[0] if len(views) == 1 else b"".join(views)
+
+
+def _collect(sink: io.BytesIO, digest: Any) -> Callable[[list[memoryview]], None]:
+    """Literal data into memory: one join per piece (one C call for each of the buffer and
+    the hash instead of 128 for gpg's chunks)."""
+
+    def consume(views: list[memoryview]) -> None:
+        data = _joined(views)
+        sink.write(data)
+        digest.update(data)
+
+    return consume
+
+
+def _forward(sink: LiteralSink, digest: Any) -> Callable[[list[memoryview]], None]:
+    """Literal data to a :class:`LiteralSink`, hashed chunk by chunk: no copy at all."""
+
+    def consume(views: list[memoryview]) -> None:
+        for view in views:
+            digest.update(view)
+        sink.write_views(views)
 
     return consume
 
@@ -340,6 +370,7 @@ def _both(
 class _Found:
     literal: Streamed | None = None
     signatures: list[memoryview] = field(default_factory=list)
+    sink: LiteralSink | None = None
 
 
 def _read_packets(source: _Source, max_size: int, found: _Found, *, depth: int = 0) -> None:
@@ -351,18 +382,21 @@ def _read_packets(source: _Source, max_size: int, found: _Found, *, depth: int =
             head = body.read(2)
             name = body.read(head[1])
             body.read(4)  # the date
-            sink, digest = io.BytesIO(), hashlib.sha256()
-            body.drain(_both(sink.write, digest.update), max_size)
+            memory, digest = io.BytesIO(), hashlib.sha256()
+            sink = found.sink
+            body.drain(
+                _collect(memory, digest) if sink is None else _forward(sink, digest), max_size
+            )
             found.literal = Streamed(
-                contents=sink.getvalue(),  # the BytesIO's own buffer: no copy
+                contents=memory.getvalue(),  # the BytesIO's own buffer (no copy), or empty
                 sha256=digest,
                 filename=name.decode("utf-8", "replace"),
                 format=chr(head[0]),
                 signatures=found.signatures,  # the same list: later signatures join it
             )
         elif tag in (TAG_SIGNATURE, TAG_ONE_PASS):
-            whole = io.BytesIO()
-            body.drain(whole.write, _SMALL_BODY)
+            whole, ignored = io.BytesIO(), hashlib.sha256()
+            body.drain(_collect(whole, ignored), _SMALL_BODY)
             if tag == TAG_SIGNATURE:
                 found.signatures.append(memoryview(whole.getvalue()))
         elif tag == TAG_COMPRESSED and depth == 0:
@@ -375,18 +409,25 @@ def _read_packets(source: _Source, max_size: int, found: _Found, *, depth: int =
             raise NeedsGeneralPath(f"packet tag {tag}")
 
 
-def read_encrypted(parts: Sequence[memoryview], session_key: bytes, *, max_size: int) -> Streamed:
+def read_encrypted(
+    parts: Sequence[memoryview],
+    session_key: bytes,
+    *,
+    max_size: int,
+    sink: LiteralSink | None = None,
+) -> Streamed:
     """Decrypt a SEIPD v1 body (``parts``: its chunks, the version byte already removed)
-    and read the packets inside; raises :class:`PgpTamperedError` when the data was altered,
-    :class:`PacketFormatError` when it is malformed, :class:`NeedsGeneralPath` when the
-    shape needs :mod:`pipeline.pgp_open`'s general path."""
+    and read the packets inside; the literal data goes to ``sink`` when one is given
+    (``contents`` is then empty), else into memory. Raises :class:`PgpTamperedError` when
+    the data was altered, :class:`PacketFormatError` when it is malformed,
+    :class:`NeedsGeneralPath` when the shape needs :mod:`pipeline.pgp_open`'s general path."""
     plain = _Decrypted(parts, session_key)
     if plain.total < _PREFIX + _MDC:
         raise PgpTamperedError("encrypted data is too short")
     prefix = plain.read(_PREFIX)
     if prefix[14:16] != prefix[16:18]:
         raise PgpTamperedError("wrong session key or corrupted data (quick check failed)")
-    found = _Found()
+    found = _Found(sink=sink)
     try:
         _read_packets(plain, max_size, found)
     except PacketFormatError:

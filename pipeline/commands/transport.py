@@ -266,7 +266,7 @@ def unseal_command(
     A tampered, wrongly signed or unsigned file exits 1 and writes nothing.
     """
     from pipeline.keys import load_key
-    from pipeline.pgp import unseal
+    from pipeline.pgp import unseal_file
     from pipeline.pgp_settings import PgpSettings
 
     settings = PgpSettings.from_mapping(_section(ctx, config_path, "pgp", required=False))
@@ -280,18 +280,25 @@ def unseal_command(
     require_signature = settings.require_signature and not allow_unsigned
     if require_signature and not verifiers:
         raise ConfigError("--verify-with: no signer key (set pgp.bank_key or pass --verify-with)")
-    result = unseal(
-        infile.read_bytes(),
+    if outfile.exists() and not force:
+        raise ConfigError(f"{outfile} already exists (use --force to replace it)")
+    outfile.parent.mkdir(parents=True, exist_ok=True)
+    # file to file: the input mapped, the plaintext (mode 0600) renamed into place only once
+    # verified, neither held in memory
+    result = unseal_file(
+        infile,
+        outfile,
         key=decrypt_key,
         verify_with=verifiers,
         require_signature=require_signature,
         require_encryption=settings.require_encryption and not allow_plain,
+        replace=True,
+        fsync=True,
     )
-    _write_new(outfile, result.plaintext, mode=0o600, force=force)
     summary = {
         "input": str(infile),
         "output": str(outfile),
-        "bytes": len(result.plaintext),
+        "bytes": result.size,
         "sha256": result.sha256,
         "signed_by": result.signed_by,
         "encrypted": result.was_encrypted,
@@ -301,7 +308,7 @@ def unseal_command(
         click.echo(json.dumps(summary))
     else:
         signed = f"signed by {result.signed_by}" if result.signed_by else "UNSIGNED"
-        click.echo(f"unsealed {infile} -> {outfile} ({len(result.plaintext)} bytes), {signed}")
+        click.echo(f"unsealed {infile} -> {outfile} ({result.size} bytes), {signed}")
 
 
 # ------------------------------------------------------------------------------- sftp

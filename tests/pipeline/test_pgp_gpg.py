@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.keys import OpenPgpKey, export_key, generate_key, load_key
-from pipeline.pgp import seal, unseal
+from pipeline.pgp import seal, unseal, unseal_file
 from pipeline.pgp_armor import dearmor
 from pipeline.pgp_packets import iter_packets
 from pipeline.transport_errors import (
@@ -90,7 +90,9 @@ def test_gpg_decrypts_and_verifies_what_we_seal(gpg, our_keys, setup, kind, armo
     ("armored", "compress"),
     [(False, "none"), (True, "none"), (False, "zip"), (True, "zlib"), (False, "bzip2")],
 )
-def test_we_unseal_what_gpg_signs_and_encrypts(gpg, our_keys, setup, kind, armored, compress):
+def test_we_unseal_what_gpg_signs_and_encrypts(
+    gpg, our_keys, setup, kind, armored, compress, tmp_path
+):
     gpg_key, gpg_public = setup[kind]
     ours = our_keys[kind]
     args = ["--sign", "--encrypt", "-u", gpg_key.fingerprint, "-r", ours.fingerprint]
@@ -102,6 +104,10 @@ def test_we_unseal_what_gpg_signs_and_encrypts(gpg, our_keys, setup, kind, armor
     assert got.plaintext == DATA
     assert got.signed_by == gpg_public.fingerprint
     assert got.was_encrypted and got.was_armored == armored
+    (tmp_path / "in").write_bytes(produced)
+    to_file = unseal_file(tmp_path / "in", tmp_path / "out", key=ours, verify_with=[gpg_public])
+    assert (tmp_path / "out").read_bytes() == DATA
+    assert (to_file.sha256, to_file.signed_by) == (got.sha256, got.signed_by)
     binary = dearmor(produced).data if armored else produced
     assert any(p.rewritten for p in iter_packets(binary)), "expected gpg's partial lengths"
 
@@ -127,7 +133,7 @@ def test_gpg_file_input_and_text_mode(gpg, our_keys, setup, tmp_path):
     assert got.plaintext == DATA and got.filename == "file.ach"
 
 
-def test_gpg_messages_we_must_refuse(gpg, our_keys, setup):
+def test_gpg_messages_we_must_refuse(gpg, our_keys, setup, tmp_path):
     gpg_key, gpg_public = setup["ed25519"]
     other_key, _other_public = setup["rsa"]
     ours = our_keys["ed25519"]
@@ -158,6 +164,10 @@ def test_gpg_messages_we_must_refuse(gpg, our_keys, setup):
     good[len(good) // 2] ^= 0x04
     with pytest.raises(PgpTamperedError):
         unseal(bytes(good), key=ours, verify_with=[gpg_public])
+    (tmp_path / "in").write_bytes(good)
+    with pytest.raises(PgpTamperedError):  # gpg's partial chunks: plaintext was written first
+        unseal_file(tmp_path / "in", tmp_path / "out", key=ours, verify_with=[gpg_public])
+    assert [p.name for p in tmp_path.iterdir()] == ["in"]
 
 
 @pytest.mark.parametrize("kind", list(KINDS))

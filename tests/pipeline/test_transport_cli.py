@@ -211,3 +211,29 @@ def test_sftp_check_needs_config(runner, tmp_path, monkeypatch):
     monkeypatch.delenv("ACHPIPE_CONFIG", raising=False)
     result = runner.invoke(cli, ["sftp", "check"])
     assert result.exit_code == 2 and "--config" in result.stderr
+
+
+def test_unseal_output_is_private_and_never_replaced_without_force(runner, keypairs):
+    plain = keypairs / "r.ach"
+    plain.write_bytes(b"101 returns\n" * 1000)
+    sealed = keypairs / "r.pgp"
+    seal_args = ["--signer", str(keypairs / "acme.sec.asc")]
+    seal_args += ["--recipient", str(keypairs / "bank.pub.asc")]
+    result = runner.invoke(cli, ["pgp", "seal", str(plain), str(sealed), *seal_args])
+    assert result.exit_code == 0, result.output
+    out = keypairs / "out" / "r.ach"  # a missing directory is made
+    args = ["--key", str(keypairs / "bank.sec.asc"), "--verify-with"]
+    args.append(str(keypairs / "acme.pub.asc"))
+    result = runner.invoke(cli, ["pgp", "unseal", str(sealed), str(out), *args, "--json"])
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes() == plain.read_bytes()
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    assert json.loads(result.stdout)["bytes"] == plain.stat().st_size
+    out.write_bytes(b"mine")
+    again = runner.invoke(cli, ["pgp", "unseal", str(sealed), str(out), *args])
+    assert again.exit_code == 2 and "already exists" in again.stderr
+    assert out.read_bytes() == b"mine"
+    forced = runner.invoke(cli, ["pgp", "unseal", str(sealed), str(out), *args, "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert out.read_bytes() == plain.read_bytes()
+    assert sorted(p.name for p in out.parent.iterdir()) == ["r.ach"]  # no temporary left

@@ -17,7 +17,7 @@ import paramiko
 import pytest
 from paramiko.sftp import CMD_DATA, CMD_STATUS, CMD_WRITE
 
-from pipeline.sftp_io import iter_remote, write_exclusive, write_size
+from pipeline.sftp_io import _Drain, iter_remote, write_exclusive, write_size
 
 
 class Handle:
@@ -169,3 +169,41 @@ def test_writes_fill_whole_channel_packets_and_all_statuses_are_checked(max_writ
     failing = WriteServer(fail_at=3)
     with pytest.raises(OSError, match="Failure"):
         write_exclusive(failing, "inbox/g", data, window=5)
+
+
+def test_drain_hashes_and_writes_every_chunk_in_order(tmp_path):
+    chunks = [os.urandom(random.randint(1, 70_000)) for _ in range(300)]
+    sink = tmp_path / "out.bin"
+    drain = _Drain(sink, depth=4)
+    for chunk in chunks:
+        drain.put(chunk)
+    drain.finish(ok=True)
+    data = b"".join(chunks)
+    assert sink.read_bytes() == data
+    assert drain.digest.hexdigest() == hashlib.sha256(data).hexdigest()
+    assert drain.size == len(data)
+
+
+class _FullDisk:
+    def write(self, _data):
+        raise OSError(28, "No space left on device")
+
+    def flush(self):
+        pass
+
+    def fileno(self):
+        raise AssertionError("never fsynced after a failed write")
+
+    def close(self):
+        pass
+
+
+def test_drain_write_error_reaches_the_reader_without_blocking(tmp_path):
+    drain = _Drain(tmp_path / "out.bin", depth=2)
+    drain._out.close()
+    drain._out = _FullDisk()
+    with pytest.raises(OSError, match="No space left"):
+        for _ in range(1000):  # far more than the queue holds: must fail, never hang
+            drain.put(b"x" * 1024)
+        drain.finish(ok=True)
+    drain.finish(ok=False)

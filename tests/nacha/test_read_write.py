@@ -481,3 +481,24 @@ def test_records_built_in_slices_are_the_same(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(formatting, "SLICE_ROWS", 2)
     assert assemble(file_header=HEADER, batches=_batches(1, 2), entries=entries) == whole
     assert read(whole).entries["amount"].to_list() == entries["amount"].to_list()
+
+
+@pytest.mark.parametrize(
+    "numbers",
+    [
+        [3, 1, 2, 5, 4],  # a permutation of 1..N: placed by scatter and gather
+        [4, 1, 9, 2, 7],  # gaps: sorted
+        [2, 1, 2, 5, 4],  # a repeat (the slots cannot all fill): sorted
+    ],
+)
+def test_join_lines_orders_records_by_line_number(numbers: list[int]) -> None:
+    from nacha.formatting import join_lines
+
+    records = [str(n).rjust(94, "x") for n in numbers]
+    keyed = [
+        pl.DataFrame({"n": numbers[:2], "record": records[:2]}),
+        pl.DataFrame({"n": numbers[2:], "record": records[2:]}),
+    ]
+    out = join_lines(keyed, "\n", 0).decode()
+    expected = [r for _, r in sorted(zip(numbers, records, strict=True), key=lambda p: p[0])]
+    assert out.splitlines() == expected

@@ -211,26 +211,12 @@ def format_records(
     return lines
 
 
-def _in_line_order(allrec: pl.DataFrame) -> pl.DataFrame:
-    """``allrec`` sorted by ``n``. Why not a sort: an assembled file's line numbers are
-    exactly 1..N, so each record's place is known: the inverse permutation is one scatter
-    and the records one gather (of string views). Anything else (gaps, repeats) sorts."""
-    n = allrec.get_column("n")
-    size = allrec.height
-    if size and n.null_count() == 0 and n.min() == 1 and n.max() == size:
-        place = pl.repeat(-1, size, dtype=pl.Int64, eager=True)
-        place.scatter(n.cast(pl.Int64) - 1, pl.int_range(size, dtype=pl.Int64, eager=True))
-        if place.min() >= 0:  # every slot filled by N values: a permutation
-            return allrec[place]
-    return allrec.sort("n")
-
-
 def join_lines(
     keyed: list[pl.DataFrame], line_ending: str, padding: int, *, trailing_newline: bool = True
 ) -> bytes:
     allrec = pl.concat(keyed, how="vertical")
     if not allrec["n"].is_sorted():
-        allrec = _in_line_order(allrec)
+        allrec = allrec.sort("n")
     if padding:
         pad = pl.DataFrame({"n": [0] * padding, "record": ["9" * L.RECORD_LENGTH] * padding})
         allrec = pl.concat([allrec, pad.with_columns(pl.col("n").cast(pl.Int64))])

@@ -486,9 +486,9 @@ def test_records_built_in_slices_are_the_same(monkeypatch: pytest.MonkeyPatch) -
 @pytest.mark.parametrize(
     "numbers",
     [
-        [3, 1, 2, 5, 4],  # a permutation of 1..N: placed by scatter and gather
-        [4, 1, 9, 2, 7],  # gaps: sorted
-        [2, 1, 2, 5, 4],  # a repeat (the slots cannot all fill): sorted
+        [3, 1, 2, 5, 4],  # entries and addenda interleave
+        [4, 1, 9, 2, 7],  # gaps (a read file's lines)
+        [1, 2, 3, 5, 4],
     ],
 )
 def test_join_lines_orders_records_by_line_number(numbers: list[int]) -> None:

@@ -151,10 +151,12 @@ def _normalise(frame: pl.DataFrame, *, extra_columns: str) -> pl.DataFrame:
         return expr
 
     requested = pl.when(requested.str.strip_chars() == "").then(None).otherwise(requested)
+    # the amount's shape is judged here, in the same parallel select, not in a pass of its own
     return frame.with_row_index("row", offset=1).select(
         pl.col("row").cast(pl.Int64),
         *[text(c) for c in texts],
         amount.alias("amount"),
+        (amount.str.contains(_AMOUNT_SHAPE) | amount.is_null()).alias("_shape"),
         requested.alias("effectiveEntryDate"),
         prenote.alias("prenote"),
     )
@@ -164,20 +166,20 @@ _AMOUNT_SHAPE = r"^[0-9]{1,12}(?:\.[0-9]{1,2})?$"
 _TOO_PRECISE = r"^[0-9]{1,12}\.[0-9]{3,}$"
 
 
-def _cents(amounts: pl.Series) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+def _cents(amounts: pl.Series, shaped: pl.Series) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
     """(cents, has too many decimals, is malformed) from dollar text, no floats involved.
 
     Only text shaped like ``123.45`` / ``123.4`` / ``123`` gets a value; the decimal parse
     then yields the exact integer number of cents (its unscaled representation). One shape
     pass decides the common case (every amount well formed): the two diagnostic patterns
-    then cannot match and are not run over the column at all.
+    then cannot match and are not run over the column at all. ``shaped``: the amount is
+    null or matches :data:`_AMOUNT_SHAPE` (from :func:`_normalise`).
     """
     amount = pl.col(amounts.name)
     parse = amount.str.to_decimal(scale=2).to_physical().cast(pl.Int64)
-    shape = amounts.str.contains(_AMOUNT_SHAPE)
-    if (shape | amounts.is_null()).all():
+    if shaped.all():
         return parse, pl.lit(False), pl.lit(False)
-    shape_expr = pl.lit(shape)
+    shape_expr = pl.lit(shaped) & amount.is_not_null()
     too_precise = amount.str.contains(_TOO_PRECISE)
     cents = pl.when(shape_expr).then(parse)
     return cents, too_precise, amount.is_not_null() & ~shape_expr & ~too_precise
@@ -307,7 +309,7 @@ def check_transfers(
     """
     frame = transfers.collect() if isinstance(transfers, pl.LazyFrame) else transfers
     base = _normalise(frame, extra_columns=extra_columns)
-    cents, too_precise, malformed = _cents(base.get_column("amount"))
+    cents, too_precise, malformed = _cents(base.get_column("amount"), base.get_column("_shape"))
     default = settings.default_company
     base = base.with_columns(
         amount_cents=cents,
@@ -374,29 +376,31 @@ def check_transfers(
         _credit=pl.col("transactionType") == "Credit",
         _debit=pl.col("transactionType") == "Debit",
     )
-    # One cheap boolean pass over everything; messages only for the (few) bad rows.
-    bad = enriched.select(
-        pl.any_horizontal([cond.fill_null(False) for cond, _ in reasons]).alias("_bad")
-    ).to_series()
-    flags = [
-        pl.when(cond.fill_null(False)).then(msg if isinstance(msg, pl.Expr) else pl.lit(msg))
-        for cond, msg in reasons
-    ]
+    # One cheap boolean pass over everything, in the same parallel select as the accepted
+    # columns; messages only for the (few) bad rows.
+    finished = enriched.select(
+        *_accepted_columns(),
+        pl.any_horizontal([cond.fill_null(False) for cond, _ in reasons]).alias("_bad"),
+    )
+    bad = finished.get_column("_bad")
     if bad.any():
-        enriched = enriched.with_columns(bad)
-        rejected = enriched.filter(pl.col("_bad")).select(
+        flags = [
+            pl.when(cond.fill_null(False)).then(msg if isinstance(msg, pl.Expr) else pl.lit(msg))
+            for cond, msg in reasons
+        ]
+        rejected = enriched.filter(bad).select(
             "row", "reference", reason=pl.concat_list(flags).list.drop_nulls().list.join("; ")
         )
-        ok = enriched.filter(~pl.col("_bad"))
+        finished = finished.filter(~bad)
     else:  # the usual file: every row passes, nothing to filter
         rejected = pl.DataFrame(schema=REJECTED_SCHEMA)
-        ok = enriched
-    ok = _finish(ok, settings)
+    ok = finished.drop("_bad")
     return CheckedTransfers(accepted=ok, rejected=rejected.cast(REJECTED_SCHEMA))  # type: ignore[arg-type]
 
 
-def _finish(ok: pl.DataFrame, settings: BuildSettings) -> pl.DataFrame:
-    """Derive the transaction code and keep the columns the batcher needs."""
+def _accepted_columns() -> list[pl.Expr]:
+    """The columns the batcher needs, with the derived transaction code (meaningful for
+    accepted rows; rejected rows are filtered out after)."""
     # accountType is Checking or Savings here (checked); a comparison, not a hash lookup.
     savings = (pl.col("accountType") == "Savings").cast(pl.UInt32)
     credit = pl.col("transactionType") == "Credit"
@@ -413,27 +417,27 @@ def _finish(ok: pl.DataFrame, settings: BuildSettings) -> pl.DataFrame:
         [f"{ACCOUNT_DIGIT[a]}{k}" for a in ("Checking", "Savings") for k in (2, 3, 4, 7, 8, 9)],
         dtype=pl.String,
     )
-    return ok.select(
-        "row",
-        "reference",
-        client_code=pl.col("_client_key"),
-        company_index=pl.col("_company"),
-        sec=pl.col("sec"),
-        layout=pl.col("_rule_layout"),
-        transaction_code=pl.lit(codes).gather(savings * 6 + kind.cast(pl.UInt32)),
-        is_credit=credit,
-        prenote=pl.col("prenote_flag"),
-        amount_cents=pl.col("amount_cents"),
-        routing_number=pl.col("routingNumber"),
-        account_number=pl.col("DFIAccountNumber"),
-        account_type=pl.col("accountType"),
-        individual_name=pl.col("individualName").fill_null(""),
-        identification_number=pl.col("identificationNumber").fill_null(""),
-        payment_type_code=pl.col("paymentTypeCode").fill_null(""),
-        company_entry_description=pl.col("companyEntryDescription"),
-        addenda=pl.col("addenda"),
-        requested_effective_date=pl.col("_requested"),
-        effective_entry_date=pl.col("effective_entry_date"),
-        date_action=pl.col("date_action"),
-        same_day=pl.col("same_day"),
-    )
+    return [
+        pl.col("row"),
+        pl.col("reference"),
+        pl.col("_client_key").alias("client_code"),
+        pl.col("_company").alias("company_index"),
+        pl.col("sec"),
+        pl.col("_rule_layout").alias("layout"),
+        pl.lit(codes).gather(savings * 6 + kind.cast(pl.UInt32)).alias("transaction_code"),
+        credit.alias("is_credit"),
+        pl.col("prenote_flag").alias("prenote"),
+        pl.col("amount_cents"),
+        pl.col("routingNumber").alias("routing_number"),
+        pl.col("DFIAccountNumber").alias("account_number"),
+        pl.col("accountType").alias("account_type"),
+        pl.col("individualName").fill_null("").alias("individual_name"),
+        pl.col("identificationNumber").fill_null("").alias("identification_number"),
+        pl.col("paymentTypeCode").fill_null("").alias("payment_type_code"),
+        pl.col("companyEntryDescription").alias("company_entry_description"),
+        pl.col("addenda"),
+        pl.col("_requested").alias("requested_effective_date"),
+        pl.col("effective_entry_date"),
+        pl.col("date_action"),
+        pl.col("same_day"),
+    ]

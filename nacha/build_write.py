@@ -7,7 +7,7 @@ and blocking and refuses values that do not fit.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -22,12 +22,26 @@ __all__ = ["FileFrames", "file_frames", "write_file"]
 
 @dataclass(frozen=True)
 class FileFrames:
-    """The inputs of ``nacha.assemble`` for one file."""
+    """The inputs of ``nacha.assemble`` for one file. ``trusted_entry_columns``: entry
+    columns whose values the builder computed itself (see :data:`TRUSTED_ENTRY_COLUMNS`);
+    frames of any other origin leave it empty and every value is checked."""
 
     file_header: dict[str, Any]
     batches: pl.DataFrame
     entries: pl.DataFrame
     addenda: pl.DataFrame
+    trusted_entry_columns: frozenset[str] = field(default_factory=frozenset)
+
+
+#: Entry columns whose values a plan makes digits of the right width by construction, so
+#: the core's per-value check would re-prove them over every row: transaction codes are
+#: picked from the valid codes, routing numbers passed the ABA check (``^[0-9]{9}$``) in
+#: ``check_transfers`` or the settings, amounts are checked cents within the 10-digit
+#: maximum, traces are integer arithmetic. The file's self-check (``validate=True``)
+#: still re-reads every field.
+TRUSTED_ENTRY_COLUMNS = frozenset(
+    {"transaction_code", "rdfi_id", "check_digit", "amount", "trace_number"}
+)
 
 
 def _yymmdd(column: str) -> pl.Expr:
@@ -128,7 +142,13 @@ def file_frames(
             entry_detail_sequence_number=trace.str.slice(8),
         )
     )
-    return FileFrames(file_header=header, batches=batches, entries=entries, addenda=addenda)
+    return FileFrames(
+        file_header=header,
+        batches=batches,
+        entries=entries,
+        addenda=addenda,
+        trusted_entry_columns=TRUSTED_ENTRY_COLUMNS,
+    )
 
 
 def write_file(frames: FileFrames, *, line_ending: str = "\n") -> bytes:
@@ -139,4 +159,5 @@ def write_file(frames: FileFrames, *, line_ending: str = "\n") -> bytes:
         entries=frames.entries,
         addenda=frames.addenda,
         line_ending=line_ending,
+        trusted_entry_columns=frames.trusted_entry_columns,
     )

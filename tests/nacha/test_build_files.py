@@ -337,3 +337,19 @@ def test_built_file_round_trips_through_reader_and_strict_validator() -> None:
     assert set(f.addenda["payment_related_information"]) == {
         r["addenda"] for r in rows if r["addenda"]
     }
+
+
+def test_builder_frames_trust_entry_columns_they_hold() -> None:
+    """The builder's frames name trusted entry columns that exist (a renamed column would
+    silently lose its check otherwise); frames built elsewhere trust nothing."""
+    from nacha.build_input import check_transfers
+    from nacha.build_plan import plan_files
+    from nacha.build_write import TRUSTED_ENTRY_COLUMNS, FileFrames, file_frames
+
+    checked = check_transfers(frame(transfer(reference="T1")), settings(), now=NOW)
+    plan = plan_files(checked.accepted, settings(), first_sequence=1)
+    frames = file_frames(plan, settings(), file_index=0, now=NOW, modifier="A")
+    assert frames.trusted_entry_columns == TRUSTED_ENTRY_COLUMNS
+    assert set(frames.entries.columns) >= TRUSTED_ENTRY_COLUMNS
+    empty = pl.DataFrame()
+    assert FileFrames({}, empty, empty, empty).trusted_entry_columns == frozenset()

@@ -13,6 +13,7 @@ are ambiguous with cents). ``effectiveEntryDate`` may be empty: the earliest sta
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -309,6 +310,43 @@ def check_transfers(
     """
     frame = transfers.collect() if isinstance(transfers, pl.LazyFrame) else transfers
     base = _normalise(frame, extra_columns=extra_columns)
+    # Why a thread: these whole-column facts need only the normalised text, and polars (and
+    # the joins' bytes) release the GIL, so on two cores they are proven while this thread
+    # parses amounts and attaches the lookups.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        facts = pool.submit(_column_facts, base)
+        enriched = _enrich(base, settings, now)
+        clean, duplicate, routing_ok = facts.result()
+    reasons = row_reasons(settings, clean=clean)
+    enriched = enriched.with_columns(
+        _duplicate=duplicate,
+        _routing_ok=routing_ok,
+        _credit=pl.col("transactionType") == "Credit",
+        _debit=pl.col("transactionType") == "Debit",
+    )
+    return _finish(enriched, reasons)
+
+
+def _column_facts(base: pl.DataFrame) -> tuple[frozenset[str], pl.Expr, pl.Expr]:
+    """(clean columns, duplicate-reference flag, routing-number-valid flag): computed once
+    on distinct values (few routing numbers, usually no duplicate references) rather than
+    per row; the flags are literals in the usual case."""
+    clean = clean_columns(base)
+    if _unique(base.get_column("reference")):
+        duplicate = pl.lit(False)
+    else:
+        duplicate = pl.col("reference").is_not_null() & pl.col("reference").is_duplicated()
+    routings = base.select(pl.col("routingNumber").unique().drop_nulls())
+    valid = routings.filter(routing_is_valid_expr(pl.col("routingNumber")).fill_null(False))
+    if valid.height == routings.height:  # every routing number is valid: nothing per row
+        routing_ok = pl.lit(True)
+    else:
+        routing_ok = pl.col("routingNumber").is_in(valid.get_column("routingNumber").implode())
+    return clean, duplicate, routing_ok
+
+
+def _enrich(base: pl.DataFrame, settings: BuildSettings, now: datetime) -> pl.DataFrame:
+    """``base`` with cents, dates, SEC rules, company facts and description reasons."""
     cents, too_precise, malformed = _cents(base.get_column("amount"), base.get_column("_shape"))
     default = settings.default_company
     base = base.with_columns(
@@ -325,22 +363,6 @@ def check_transfers(
         .otherwise(None),
         _client_key=pl.col("clientCode").fill_null(default.client_code if default else ""),
     )
-    # Whole-column facts computed once on distinct values (few routing numbers, usually no
-    # duplicate references) rather than per row.
-    if _unique(base.get_column("reference")):
-        base = base.with_columns(_duplicate=pl.lit(False))
-    else:
-        base = base.with_columns(
-            _duplicate=pl.col("reference").is_not_null() & pl.col("reference").is_duplicated()
-        )
-    routings = base.select(pl.col("routingNumber").unique().drop_nulls())
-    valid = routings.filter(routing_is_valid_expr(pl.col("routingNumber")).fill_null(False))
-    if valid.height == routings.height:  # every routing number is valid: nothing per row
-        base = base.with_columns(_routing_ok=pl.lit(True))
-    else:
-        base = base.with_columns(
-            _routing_ok=pl.col("routingNumber").is_in(valid.get_column("routingNumber").implode())
-        )
     # Dates: parsed and decided once per distinct text, joined back.
     raw = base.select(pl.col("effectiveEntryDate").unique()).with_columns(
         _requested=pl.col("effectiveEntryDate").str.to_date("%Y-%m-%d", strict=False)
@@ -371,11 +393,13 @@ def check_transfers(
             date_action=pl.when(over).then(pl.lit("rolled")).otherwise("date_action"),
             same_day=pl.when(over).then(False).otherwise("same_day"),
         )
-    reasons = row_reasons(settings, clean=clean_columns(enriched))
-    enriched = enriched.with_columns(
-        _credit=pl.col("transactionType") == "Credit",
-        _debit=pl.col("transactionType") == "Debit",
-    )
+    return enriched
+
+
+def _finish(
+    enriched: pl.DataFrame, reasons: list[tuple[pl.Expr, pl.Expr | str]]
+) -> CheckedTransfers:
+    """Accepted rows (the batcher's columns) and rejected rows (every reason)."""
     # One cheap boolean pass over everything, in the same parallel select as the accepted
     # columns; messages only for the (few) bad rows.
     finished = enriched.select(

@@ -93,6 +93,21 @@ def _text_column(frame: pl.DataFrame, name: str) -> pl.Expr:
     raise BuildInputError(f"column {name!r} must be text, got {dtype} (numbers lose leading zeros)")
 
 
+def _single_text(column: pl.Series) -> bool:
+    """Every row holds the same (non-null) text: min and max are a cheap scan, no hashing."""
+    return bool(column.len()) and column.null_count() == 0 and column.min() == column.max()
+
+
+def _blank_to_null(frame: pl.DataFrame, name: str, expr: pl.Expr) -> pl.Expr:
+    """``expr`` (the text of column ``name``) with blank values as null. A text column
+    holding one value (one client, one date: the usual file) is judged once, not per row."""
+    column = frame.get_column(name) if frame.schema.get(name) == pl.String else None
+    if column is not None and _single_text(column):
+        blank = pl.select(pl.lit(column[0]).str.strip_chars() == "").item()
+        return pl.lit(None, dtype=pl.String) if blank else expr
+    return pl.when(expr.str.strip_chars() == "").then(None).otherwise(expr)
+
+
 def _normalise(frame: pl.DataFrame, *, extra_columns: str) -> pl.DataFrame:
     missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
     if missing:
@@ -148,10 +163,10 @@ def _normalise(frame: pl.DataFrame, *, extra_columns: str) -> pl.DataFrame:
     def text(name: str) -> pl.Expr:
         expr = _text_column(frame, name)
         if name in blank_is_null:
-            expr = pl.when(expr.str.strip_chars() == "").then(None).otherwise(expr).alias(name)
+            expr = _blank_to_null(frame, name, expr).alias(name)
         return expr
 
-    requested = pl.when(requested.str.strip_chars() == "").then(None).otherwise(requested)
+    requested = _blank_to_null(frame, "effectiveEntryDate", requested)
     # the amount's shape is judged here, in the same parallel select, not in a pass of its own
     return frame.with_row_index("row", offset=1).select(
         pl.col("row").cast(pl.Int64),

@@ -521,3 +521,22 @@ def test_lookup_by_position_matches_a_left_join(keys: list[str | None]) -> None:
     no_null_key = table.drop_nulls("k")
     joined = left.join(no_null_key, on="k", how="left", maintain_order="left")
     assert _attach(left, no_null_key, on="k").equals(joined)
+
+
+@pytest.mark.parametrize("blank", ["", "   "])
+@pytest.mark.parametrize("mixed", [False, True])
+def test_blank_dates_and_clients_whether_or_not_every_row_has_one(blank: str, mixed: bool) -> None:
+    """A blank effectiveEntryDate is the earliest date and a blank clientCode means the
+    default company, whether every row holds the same blank (judged once) or rows differ."""
+    rows = [
+        transfer(reference=f"B{i}", effectiveEntryDate=blank, clientCode=blank) for i in range(3)
+    ]
+    if mixed:
+        rows.append(transfer(reference="M1", clientCode="GLOBEX"))
+    checked = check_transfers(frame(*rows), settings(), now=NOW)
+    assert checked.rejected.height == 0, checked.rejected.to_dicts()
+    default = settings().default_company
+    assert default is not None
+    got = checked.accepted.select("client_code", "date_action").rows()
+    expected = [(default.client_code, "defaulted")] * 3 + ([("GLOBEX", None)] if mixed else [])
+    assert got == expected

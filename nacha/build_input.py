@@ -411,17 +411,26 @@ def _enrich(base: pl.DataFrame, settings: BuildSettings, now: datetime) -> pl.Da
     return enriched
 
 
+#: Reason masks evaluated side by side (a handful of conditions each) before one "or".
+_MASK_PARTS = 4
+
+
 def _finish(
     enriched: pl.DataFrame, reasons: list[tuple[pl.Expr, pl.Expr | str]]
 ) -> CheckedTransfers:
     """Accepted rows (the batcher's columns) and rejected rows (every reason)."""
     # One cheap boolean pass over everything, in the same parallel select as the accepted
-    # columns; messages only for the (few) bad rows.
+    # columns, the conditions dealt into a few masks so that the cores share them;
+    # messages only for the (few) bad rows.
+    conditions = [cond.fill_null(False) for cond, _ in reasons]
+    parts = [conditions[i::_MASK_PARTS] for i in range(_MASK_PARTS)]
     finished = enriched.select(
         *_accepted_columns(),
-        pl.any_horizontal([cond.fill_null(False) for cond, _ in reasons]).alias("_bad"),
+        *[pl.any_horizontal(part).alias(f"_bad{i}") for i, part in enumerate(parts) if part],
     )
-    bad = finished.get_column("_bad")
+    masks = [c for c in finished.columns if c.startswith("_bad")]
+    bad = finished.select(pl.any_horizontal(masks).alias("_bad")).to_series()
+    finished = finished.drop(masks)
     if bad.any():
         flags = [
             pl.when(cond.fill_null(False)).then(msg if isinstance(msg, pl.Expr) else pl.lit(msg))
@@ -433,8 +442,7 @@ def _finish(
         finished = finished.filter(~bad)
     else:  # the usual file: every row passes, nothing to filter
         rejected = pl.DataFrame(schema=REJECTED_SCHEMA)
-    ok = finished.drop("_bad")
-    return CheckedTransfers(accepted=ok, rejected=rejected.cast(REJECTED_SCHEMA))  # type: ignore[arg-type]
+    return CheckedTransfers(accepted=finished, rejected=rejected.cast(REJECTED_SCHEMA))  # type: ignore[arg-type]
 
 
 def _accepted_columns() -> list[pl.Expr]:

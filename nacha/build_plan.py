@@ -324,7 +324,9 @@ def plan_files(accepted: pl.DataFrame, settings: BuildSettings, *, first_sequenc
         file_index=pl.lit(own["file_index"]).gather(bid),
         batch_number=pl.lit(own["batch_number"]).gather(bid),
         seq=seq,
-        kind=pl.when(pl.col("prenote")).then(pl.lit("prenote")).otherwise(pl.lit("entry")),
+        kind=pl.when(pl.col("prenote")).then(pl.lit("prenote")).otherwise(pl.lit("entry"))
+        if frame.get_column("prenote").any()
+        else pl.lit("entry"),  # no prenotes (the usual file): one value, no per-row branch
         # without offsets the traces are final here: computed alongside, not in a pass after
         **({} if settings.balanced else {"trace_number": trace_number_expr(settings, seq)}),
     )

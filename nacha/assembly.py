@@ -29,6 +29,7 @@ def assemble(
     entries: pl.DataFrame,
     addenda: pl.DataFrame | None = None,
     line_ending: str = "\n",
+    trusted_entry_columns: frozenset[str] = frozenset(),
 ) -> bytes:
     """Build a complete NACHA file from frames, computing every control value.
 
@@ -45,7 +46,8 @@ def assemble(
     ``addenda_sequence_number`` / ``entry_detail_sequence_number`` (when not given), batch
     controls (count, hash, totals, company id, ODFI, batch number), file control, block count,
     padding. Raises :class:`NachaWriteError` when a value does not fit or a reference is
-    dangling.
+    dangling. ``trusted_entry_columns``: entry columns the caller made valid by construction
+    (the file builder); their per-value check is skipped, their record length still checked.
     """
     check_line_ending(line_ending)
     if batches.height == 0:
@@ -242,7 +244,7 @@ def assemble(
                         part,
                         L.ENTRY_LAYOUTS[str(key)],
                         context="entries",
-                        trusted=frozenset({"addenda_record_indicator"}),
+                        trusted=frozenset({"addenda_record_indicator"}) | trusted_entry_columns,
                     ),
                 }
             )

@@ -114,7 +114,20 @@ def _estimates(entries: pl.DataFrame, settings: BuildSettings, now: datetime) ->
     per-entry call."""
     profile = settings.odfi.profile
     eligible = pl.col("amount_cents") <= profile.same_day_limit_cents
-    keys = entries.select(pl.col("effective_entry_date"), eligible.alias("_eligible")).unique()
+    dates, amounts = entries.get_column("effective_entry_date"), entries.get_column("amount_cents")
+    if (
+        entries.height
+        and dates.null_count() == 0
+        and dates.min() == dates.max()
+        and amounts.null_count() == 0
+        and int(amounts.max()) <= profile.same_day_limit_cents  # type: ignore[arg-type]
+    ):  # one date, every entry eligible (the usual file): the one key, without a unique pass
+        keys = pl.DataFrame(
+            {"effective_entry_date": [dates[0]], "_eligible": [True]},
+            schema={"effective_entry_date": pl.Date, "_eligible": pl.Boolean},
+        )
+    else:
+        keys = entries.select(pl.col("effective_entry_date"), eligible.alias("_eligible")).unique()
     table = keys.with_columns(
         settlement_date_estimate=pl.Series(
             [

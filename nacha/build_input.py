@@ -13,6 +13,7 @@ are ambiguous with cents). ``effectiveEntryDate`` may be empty: the earliest sta
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -92,6 +93,21 @@ def _text_column(frame: pl.DataFrame, name: str) -> pl.Expr:
     raise BuildInputError(f"column {name!r} must be text, got {dtype} (numbers lose leading zeros)")
 
 
+def _single_text(column: pl.Series) -> bool:
+    """Every row holds the same (non-null) text: min and max are a cheap scan, no hashing."""
+    return bool(column.len()) and column.null_count() == 0 and column.min() == column.max()
+
+
+def _blank_to_null(frame: pl.DataFrame, name: str, expr: pl.Expr) -> pl.Expr:
+    """``expr`` (the text of column ``name``) with blank values as null. A text column
+    holding one value (one client, one date: the usual file) is judged once, not per row."""
+    column = frame.get_column(name) if frame.schema.get(name) == pl.String else None
+    if column is not None and _single_text(column):
+        blank = pl.select(pl.lit(column[0]).str.strip_chars() == "").item()
+        return pl.lit(None, dtype=pl.String) if blank else expr
+    return pl.when(expr.str.strip_chars() == "").then(None).otherwise(expr)
+
+
 def _normalise(frame: pl.DataFrame, *, extra_columns: str) -> pl.DataFrame:
     missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
     if missing:
@@ -147,14 +163,16 @@ def _normalise(frame: pl.DataFrame, *, extra_columns: str) -> pl.DataFrame:
     def text(name: str) -> pl.Expr:
         expr = _text_column(frame, name)
         if name in blank_is_null:
-            expr = pl.when(expr.str.strip_chars() == "").then(None).otherwise(expr).alias(name)
+            expr = _blank_to_null(frame, name, expr).alias(name)
         return expr
 
-    requested = pl.when(requested.str.strip_chars() == "").then(None).otherwise(requested)
+    requested = _blank_to_null(frame, "effectiveEntryDate", requested)
+    # the amount's shape is judged here, in the same parallel select, not in a pass of its own
     return frame.with_row_index("row", offset=1).select(
         pl.col("row").cast(pl.Int64),
         *[text(c) for c in texts],
         amount.alias("amount"),
+        (amount.str.contains(_AMOUNT_SHAPE) | amount.is_null()).alias("_shape"),
         requested.alias("effectiveEntryDate"),
         prenote.alias("prenote"),
     )
@@ -164,20 +182,20 @@ _AMOUNT_SHAPE = r"^[0-9]{1,12}(?:\.[0-9]{1,2})?$"
 _TOO_PRECISE = r"^[0-9]{1,12}\.[0-9]{3,}$"
 
 
-def _cents(amounts: pl.Series) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+def _cents(amounts: pl.Series, shaped: pl.Series) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
     """(cents, has too many decimals, is malformed) from dollar text, no floats involved.
 
     Only text shaped like ``123.45`` / ``123.4`` / ``123`` gets a value; the decimal parse
     then yields the exact integer number of cents (its unscaled representation). One shape
     pass decides the common case (every amount well formed): the two diagnostic patterns
-    then cannot match and are not run over the column at all.
+    then cannot match and are not run over the column at all. ``shaped``: the amount is
+    null or matches :data:`_AMOUNT_SHAPE` (from :func:`_normalise`).
     """
     amount = pl.col(amounts.name)
     parse = amount.str.to_decimal(scale=2).to_physical().cast(pl.Int64)
-    shape = amounts.str.contains(_AMOUNT_SHAPE)
-    if (shape | amounts.is_null()).all():
+    if shaped.all():
         return parse, pl.lit(False), pl.lit(False)
-    shape_expr = pl.lit(shape)
+    shape_expr = pl.lit(shaped) & amount.is_not_null()
     too_precise = amount.str.contains(_TOO_PRECISE)
     cents = pl.when(shape_expr).then(parse)
     return cents, too_precise, amount.is_not_null() & ~shape_expr & ~too_precise
@@ -307,7 +325,44 @@ def check_transfers(
     """
     frame = transfers.collect() if isinstance(transfers, pl.LazyFrame) else transfers
     base = _normalise(frame, extra_columns=extra_columns)
-    cents, too_precise, malformed = _cents(base.get_column("amount"))
+    # Why a thread: these whole-column facts need only the normalised text, and polars (and
+    # the joins' bytes) release the GIL, so on two cores they are proven while this thread
+    # parses amounts and attaches the lookups.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        facts = pool.submit(_column_facts, base)
+        enriched = _enrich(base, settings, now)
+        clean, duplicate, routing_ok = facts.result()
+    reasons = row_reasons(settings, clean=clean)
+    enriched = enriched.with_columns(
+        _duplicate=duplicate,
+        _routing_ok=routing_ok,
+        _credit=pl.col("transactionType") == "Credit",
+        _debit=pl.col("transactionType") == "Debit",
+    )
+    return _finish(enriched, reasons)
+
+
+def _column_facts(base: pl.DataFrame) -> tuple[frozenset[str], pl.Expr, pl.Expr]:
+    """(clean columns, duplicate-reference flag, routing-number-valid flag): computed once
+    on distinct values (few routing numbers, usually no duplicate references) rather than
+    per row; the flags are literals in the usual case."""
+    clean = clean_columns(base)
+    if _unique(base.get_column("reference")):
+        duplicate = pl.lit(False)
+    else:
+        duplicate = pl.col("reference").is_not_null() & pl.col("reference").is_duplicated()
+    routings = base.select(pl.col("routingNumber").unique().drop_nulls())
+    valid = routings.filter(routing_is_valid_expr(pl.col("routingNumber")).fill_null(False))
+    if valid.height == routings.height:  # every routing number is valid: nothing per row
+        routing_ok = pl.lit(True)
+    else:
+        routing_ok = pl.col("routingNumber").is_in(valid.get_column("routingNumber").implode())
+    return clean, duplicate, routing_ok
+
+
+def _enrich(base: pl.DataFrame, settings: BuildSettings, now: datetime) -> pl.DataFrame:
+    """``base`` with cents, dates, SEC rules, company facts and description reasons."""
+    cents, too_precise, malformed = _cents(base.get_column("amount"), base.get_column("_shape"))
     default = settings.default_company
     base = base.with_columns(
         amount_cents=cents,
@@ -322,19 +377,6 @@ def check_transfers(
         .then(False)
         .otherwise(None),
         _client_key=pl.col("clientCode").fill_null(default.client_code if default else ""),
-    )
-    # Whole-column facts computed once on distinct values (few routing numbers, usually no
-    # duplicate references) rather than per row.
-    if _unique(base.get_column("reference")):
-        base = base.with_columns(_duplicate=pl.lit(False))
-    else:
-        base = base.with_columns(
-            _duplicate=pl.col("reference").is_not_null() & pl.col("reference").is_duplicated()
-        )
-    routings = base.select(pl.col("routingNumber").unique().drop_nulls())
-    valid = routings.filter(routing_is_valid_expr(pl.col("routingNumber")).fill_null(False))
-    base = base.with_columns(
-        _routing_ok=pl.col("routingNumber").is_in(valid.get_column("routingNumber").implode())
     )
     # Dates: parsed and decided once per distinct text, joined back.
     raw = base.select(pl.col("effectiveEntryDate").unique()).with_columns(
@@ -366,61 +408,83 @@ def check_transfers(
             date_action=pl.when(over).then(pl.lit("rolled")).otherwise("date_action"),
             same_day=pl.when(over).then(False).otherwise("same_day"),
         )
-    reasons = row_reasons(settings, clean=clean_columns(enriched))
-    enriched = enriched.with_columns(
-        _credit=pl.col("transactionType") == "Credit",
-        _debit=pl.col("transactionType") == "Debit",
-    )
-    # One cheap boolean pass over everything; messages only for the (few) bad rows.
-    enriched = enriched.with_columns(
-        _bad=pl.any_horizontal([cond.fill_null(False) for cond, _ in reasons])
-    )
-    flags = [
-        pl.when(cond.fill_null(False)).then(msg if isinstance(msg, pl.Expr) else pl.lit(msg))
-        for cond, msg in reasons
-    ]
-    rejected = enriched.filter(pl.col("_bad")).select(
-        "row", "reference", reason=pl.concat_list(flags).list.drop_nulls().list.join("; ")
-    )
-    ok = enriched.filter(~pl.col("_bad"))
-    ok = _finish(ok, settings)
-    return CheckedTransfers(accepted=ok, rejected=rejected.cast(REJECTED_SCHEMA))  # type: ignore[arg-type]
+    return enriched
 
 
-def _finish(ok: pl.DataFrame, settings: BuildSettings) -> pl.DataFrame:
-    """Derive the transaction code and keep the columns the batcher needs."""
+#: Reason masks evaluated side by side (a handful of conditions each) before one "or".
+_MASK_PARTS = 4
+
+
+def _finish(
+    enriched: pl.DataFrame, reasons: list[tuple[pl.Expr, pl.Expr | str]]
+) -> CheckedTransfers:
+    """Accepted rows (the batcher's columns) and rejected rows (every reason)."""
+    # One cheap boolean pass over everything, in the same parallel select as the accepted
+    # columns, the conditions dealt into a few masks so that the cores share them;
+    # messages only for the (few) bad rows.
+    conditions = [cond.fill_null(False) for cond, _ in reasons]
+    parts = [conditions[i::_MASK_PARTS] for i in range(_MASK_PARTS)]
+    finished = enriched.select(
+        *_accepted_columns(),
+        *[pl.any_horizontal(part).alias(f"_bad{i}") for i, part in enumerate(parts) if part],
+    )
+    masks = [c for c in finished.columns if c.startswith("_bad")]
+    bad = finished.select(pl.any_horizontal(masks).alias("_bad")).to_series()
+    finished = finished.drop(masks)
+    if bad.any():
+        flags = [
+            pl.when(cond.fill_null(False)).then(msg if isinstance(msg, pl.Expr) else pl.lit(msg))
+            for cond, msg in reasons
+        ]
+        rejected = enriched.filter(bad).select(
+            "row", "reference", reason=pl.concat_list(flags).list.drop_nulls().list.join("; ")
+        )
+        finished = finished.filter(~bad)
+    else:  # the usual file: every row passes, nothing to filter
+        rejected = pl.DataFrame(schema=REJECTED_SCHEMA)
+    return CheckedTransfers(accepted=finished, rejected=rejected.cast(REJECTED_SCHEMA))  # type: ignore[arg-type]
+
+
+def _accepted_columns() -> list[pl.Expr]:
+    """The columns the batcher needs, with the derived transaction code (meaningful for
+    accepted rows; rejected rows are filtered out after)."""
     # accountType is Checking or Savings here (checked); a comparison, not a hash lookup.
-    digit = pl.when(pl.col("accountType") == "Savings").then(ACCOUNT_DIGIT["Savings"])
-    digit = digit.otherwise(ACCOUNT_DIGIT["Checking"])
+    savings = (pl.col("accountType") == "Savings").cast(pl.UInt32)
     credit = pl.col("transactionType") == "Credit"
     kind = (
         pl.when(pl.col("prenote_flag"))
-        .then(pl.when(credit).then(3).otherwise(8))
+        .then(pl.when(credit).then(1).otherwise(4))
         .when(pl.col("amount_cents") == 0)
-        .then(pl.when(credit).then(4).otherwise(9))
-        .otherwise(pl.when(credit).then(2).otherwise(7))
+        .then(pl.when(credit).then(2).otherwise(5))
+        .otherwise(pl.when(credit).then(0).otherwise(3))
     )
-    return ok.select(
-        "row",
-        "reference",
-        client_code=pl.col("_client_key"),
-        company_index=pl.col("_company"),
-        sec=pl.col("sec"),
-        layout=pl.col("_rule_layout"),
-        transaction_code=(digit * 10 + kind).cast(pl.String),
-        is_credit=credit,
-        prenote=pl.col("prenote_flag"),
-        amount_cents=pl.col("amount_cents"),
-        routing_number=pl.col("routingNumber"),
-        account_number=pl.col("DFIAccountNumber"),
-        account_type=pl.col("accountType"),
-        individual_name=pl.col("individualName").fill_null(""),
-        identification_number=pl.col("identificationNumber").fill_null(""),
-        payment_type_code=pl.col("paymentTypeCode").fill_null(""),
-        company_entry_description=pl.col("companyEntryDescription"),
-        addenda=pl.col("addenda"),
-        requested_effective_date=pl.col("_requested"),
-        effective_entry_date=pl.col("effective_entry_date"),
-        date_action=pl.col("date_action"),
-        same_day=pl.col("same_day"),
+    # the code's text picked from the 12 possible codes (a gather of short strings is far
+    # cheaper than an integer-to-text cast of every row)
+    codes = pl.Series(
+        [f"{ACCOUNT_DIGIT[a]}{k}" for a in ("Checking", "Savings") for k in (2, 3, 4, 7, 8, 9)],
+        dtype=pl.String,
     )
+    return [
+        pl.col("row"),
+        pl.col("reference"),
+        pl.col("_client_key").alias("client_code"),
+        pl.col("_company").alias("company_index"),
+        pl.col("sec"),
+        pl.col("_rule_layout").alias("layout"),
+        pl.lit(codes).gather(savings * 6 + kind.cast(pl.UInt32)).alias("transaction_code"),
+        credit.alias("is_credit"),
+        pl.col("prenote_flag").alias("prenote"),
+        pl.col("amount_cents"),
+        pl.col("routingNumber").alias("routing_number"),
+        pl.col("DFIAccountNumber").alias("account_number"),
+        pl.col("accountType").alias("account_type"),
+        pl.col("individualName").fill_null("").alias("individual_name"),
+        pl.col("identificationNumber").fill_null("").alias("identification_number"),
+        pl.col("paymentTypeCode").fill_null("").alias("payment_type_code"),
+        pl.col("companyEntryDescription").alias("company_entry_description"),
+        pl.col("addenda"),
+        pl.col("_requested").alias("requested_effective_date"),
+        pl.col("effective_entry_date"),
+        pl.col("date_action"),
+        pl.col("same_day"),
+    ]

@@ -319,11 +319,16 @@ def plan_files(accepted: pl.DataFrame, settings: BuildSettings, *, first_sequenc
         _delta=pl.col("first_sequence") - (pl.col("entries").cum_sum() - pl.col("entries"))
     )
     bid = pl.col("_bid")
+    seq = pl.int_range(pl.len(), dtype=pl.Int64) + pl.lit(own["_delta"]).gather(bid)
     entries = frame.with_columns(
         file_index=pl.lit(own["file_index"]).gather(bid),
         batch_number=pl.lit(own["batch_number"]).gather(bid),
-        seq=pl.int_range(pl.len(), dtype=pl.Int64) + pl.lit(own["_delta"]).gather(bid),
-        kind=pl.when(pl.col("prenote")).then(pl.lit("prenote")).otherwise(pl.lit("entry")),
+        seq=seq,
+        kind=pl.when(pl.col("prenote")).then(pl.lit("prenote")).otherwise(pl.lit("entry"))
+        if frame.get_column("prenote").any()
+        else pl.lit("entry"),  # no prenotes (the usual file): one value, no per-row branch
+        # without offsets the traces are final here: computed alongside, not in a pass after
+        **({} if settings.balanced else {"trace_number": trace_number_expr(settings, seq)}),
     )
     if settings.balanced:
         offsets = _offsets(batches, settings.companies).with_columns(
@@ -340,7 +345,7 @@ def plan_files(accepted: pl.DataFrame, settings: BuildSettings, *, first_sequenc
             records=pl.lit(1, pl.Int64),
         )
         entries = pl.concat([entries, offsets], how="diagonal_relaxed").sort("seq")
-    entries = entries.with_columns(trace_number=trace_number_expr(settings, pl.col("seq")))
+        entries = entries.with_columns(trace_number=trace_number_expr(settings, pl.col("seq")))
     files = batches.group_by("file_index", maintain_order=True).agg(
         batches=pl.len(),
         entries=pl.sum("entries") + pl.sum("offset"),

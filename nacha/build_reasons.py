@@ -38,12 +38,15 @@ def clean_columns(frame: pl.DataFrame) -> frozenset[str]:
     to find — in about half the CPU; a non-ASCII character can never pass (its UTF-8 bytes
     are >= 0x80). Only columns that fail keep the per-row regex that names the rows.
     """
-    clean = set()
-    for column, allowed in CHARSETS.items():
-        text = frame.get_column(column).drop_nulls().str.join("").cast(pl.Binary).item()
-        if not (text or b"").translate(None, allowed):
-            clean.add(column)
-    return frozenset(clean)
+    # every column's text in one select: polars joins them in parallel
+    texts = frame.select(
+        pl.col(column).drop_nulls().str.join("").cast(pl.Binary) for column in CHARSETS
+    ).row(0)
+    return frozenset(
+        column
+        for (column, allowed), text in zip(CHARSETS.items(), texts, strict=True)
+        if not (text or b"").translate(None, allowed)
+    )
 
 
 def row_reasons(
@@ -61,6 +64,12 @@ def row_reasons(
         if length is None:
             return pl.lit(False)
         return ~col.str.len_bytes().is_between(*length)  # ASCII: bytes are characters
+
+    def length(column: str) -> pl.Expr:
+        """Characters of ``column``: its bytes when clean (printable ASCII), an O(1) read
+        per row instead of a UTF-8 count."""
+        text = pl.col(column).str
+        return text.len_bytes() if column in clean else text.len_chars()
 
     sec = pl.col("sec")
     rule = {name: pl.col(f"_rule_{name}") for name in ("name_max", "id_max", "max_addenda")}
@@ -117,17 +126,17 @@ def row_reasons(
          ).otherwise(pl.lit("amount must be greater than 0 (prenote=true for a prenote)"))),
         (name.is_null(), "individualName is required"),
         (name.str.contains(r"^[ 0]*$"), "individualName is blank or all zeros"),
-        (known_sec & (name.str.len_chars() > rule["name_max"]),
+        (known_sec & (length("individualName") > rule["name_max"]),
          pl.format("individualName longer than {} characters for {}", rule["name_max"], sec)),
         (charset("individualName", _PRINTABLE), "individualName must be printable ASCII"),
         (known_sec & ident.is_null() & pl.col("_rule_id_required"),
          pl.format("identificationNumber is required for {}", sec)),
-        (known_sec & (ident.str.len_chars() > rule["id_max"]),
+        (known_sec & (length("identificationNumber") > rule["id_max"]),
          pl.format("identificationNumber longer than {} characters for {}", rule["id_max"],
                    sec)),
         (charset("identificationNumber", _PRINTABLE),
          "identificationNumber must be printable ASCII"),
-        (pl.col("addenda").str.len_chars() > 80, "addenda longer than 80 characters"),
+        (length("addenda") > 80, "addenda longer than 80 characters"),
         (charset("addenda", _PRINTABLE), "addenda must be printable ASCII"),
         (known_sec & pl.col("addenda").is_not_null() & (rule["max_addenda"] == 0),
          pl.format("{} entries carry no addenda", sec)),
@@ -163,7 +172,18 @@ _DESC_KEY = (
 def description_reasons(frame: pl.DataFrame) -> pl.DataFrame:
     """Reserved/required company entry descriptions (§11.3), judged once per distinct
     (SEC, direction, description, …) combination and joined back."""
-    combos = frame.select(_DESC_KEY).unique()
+    # A key column holding one value cannot tell combinations apart: it stays out of the
+    # (row-hashing) unique and comes back as that value.
+    constant = {c: v for c in _DESC_KEY if (v := _single_value(frame.get_column(c))) is not None}
+    varying = [c for c in _DESC_KEY if c not in constant]
+    if varying:
+        combos = (
+            frame.select(varying)
+            .unique()
+            .with_columns(pl.lit(v[0], dtype=frame.schema[c]).alias(c) for c, v in constant.items())
+        )
+    else:
+        combos = pl.DataFrame([pl.Series(c, v, dtype=frame.schema[c]) for c, v in constant.items()])
     sec, direction = pl.col("sec"), pl.col("transactionType")
     desc_key = pl.col("companyEntryDescription").str.strip_chars().str.to_uppercase()
     prenote = pl.col("prenote_flag").fill_null(False)
@@ -204,6 +224,19 @@ def description_reasons(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.join(
         judged, on=list(_DESC_KEY), how="left", nulls_equal=True, maintain_order="left"
     )
+
+
+def _single_value(values: pl.Series) -> list[object] | None:
+    """``[value]`` when every row holds the same value (null included), else None: cheap
+    column statistics (null count, min, max), no hashing."""
+    nulls = values.null_count()
+    if values.len() == 0:
+        return None
+    if nulls == values.len():
+        return [None]
+    if nulls == 0 and values.min() == values.max():
+        return [values[0]]
+    return None
 
 
 def rule_columns() -> pl.DataFrame:

@@ -11,7 +11,7 @@ from nacha import read, validate, write
 from nacha.build import ENTRIES_SCHEMA, build_files
 from nacha.build_settings import Limits
 from nacha.errors import NachaWriteError
-from tests.nacha.build_fixtures import NOW, TODAY, frame, settings, transfer
+from tests.nacha.build_fixtures import NEXT, NOW, TODAY, frame, settings, transfer
 
 
 def records(content: bytes, kind: str) -> list[str]:
@@ -337,3 +337,51 @@ def test_built_file_round_trips_through_reader_and_strict_validator() -> None:
     assert set(f.addenda["payment_related_information"]) == {
         r["addenda"] for r in rows if r["addenda"]
     }
+
+
+def test_builder_frames_trust_entry_columns_they_hold() -> None:
+    """The builder's frames name trusted entry columns that exist (a renamed column would
+    silently lose its check otherwise); frames built elsewhere trust nothing."""
+    from nacha.build_input import check_transfers
+    from nacha.build_plan import plan_files
+    from nacha.build_write import TRUSTED_ENTRY_COLUMNS, FileFrames, file_frames
+
+    checked = check_transfers(frame(transfer(reference="T1")), settings(), now=NOW)
+    plan = plan_files(checked.accepted, settings(), first_sequence=1)
+    frames = file_frames(plan, settings(), file_index=0, now=NOW, modifier="A")
+    assert frames.trusted_entry_columns == TRUSTED_ENTRY_COLUMNS
+    assert set(frames.entries.columns) >= TRUSTED_ENTRY_COLUMNS
+    empty = pl.DataFrame()
+    assert FileFrames({}, empty, empty, empty).trusted_entry_columns == frozenset()
+
+
+@pytest.mark.parametrize(
+    ("dates", "amounts"),
+    [
+        ([NEXT, NEXT, NEXT], [100, 200, 300]),  # one date, all eligible: judged once
+        ([NEXT, NEXT], [100, 10**11]),  # one over the same-day limit
+        ([TODAY, NEXT, TODAY], [100, 200, 300]),  # two dates
+    ],
+)
+def test_settlement_estimates_match_the_calendar_per_entry(
+    dates: list[str], amounts: list[int]
+) -> None:
+    from nacha.build import _estimates
+    from nacha.calendar import settlement_date_estimate
+
+    s = settings()
+    days = [date.fromisoformat(d) for d in dates]
+    entries = pl.DataFrame(
+        {"effective_entry_date": days, "amount_cents": amounts},
+        schema={"effective_entry_date": pl.Date, "amount_cents": pl.Int64},
+    )
+    profile = s.odfi.profile
+    expected = [
+        settlement_date_estimate(
+            d, submitted=NOW, profile=profile, same_day_eligible=a <= profile.same_day_limit_cents
+        )
+        for d, a in zip(days, amounts, strict=True)
+    ]
+    got = _estimates(entries, s, NOW)
+    assert got["settlement_date_estimate"].to_list() == expected
+    assert got.columns == ["effective_entry_date", "amount_cents", "settlement_date_estimate"]

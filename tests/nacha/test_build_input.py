@@ -431,6 +431,59 @@ def test_transaction_codes() -> None:
     assert codes == ["22", "32", "27", "37", "23", "38", "24"]
 
 
+@pytest.mark.parametrize("account", ["Checking", "Savings"])
+@pytest.mark.parametrize("direction", ["Credit", "Debit"])
+@pytest.mark.parametrize(("amount", "prenote", "kind"), [("5.00", "false", 2), ("0", "true", 3)])
+def test_every_transaction_code(
+    account: str, direction: str, amount: str, prenote: str, kind: int
+) -> None:
+    """Each (account, direction, live/prenote) picks its own code: 2x/3x + 2/3 or 7/8."""
+    row = transfer(
+        reference="T1",
+        accountType=account,
+        transactionType=direction,
+        amount=amount,
+        prenote=prenote,
+        companyEntryDescription="BILL",
+    )
+    checked = check_transfers(frame(row), settings(), now=NOW)
+    assert checked.rejected.height == 0, checked.rejected.to_dicts()
+    digit = 2 if account == "Checking" else 3
+    expected = f"{digit}{kind + (5 if direction == 'Debit' else 0)}"
+    assert checked.accepted["transaction_code"].to_list() == [expected]
+
+
+def test_zero_dollar_remittance_debit_codes() -> None:
+    """CCD zero-dollar remittance debits take 29 (checking) and 39 (savings)."""
+    rows = [
+        transfer(
+            reference=f"Z{i}",
+            amount="0",
+            standardEntryClassCode="CCD",
+            transactionType="Debit",
+            accountType=account,
+            companyEntryDescription="REMIT",
+            addenda="RMR*IV*1**0\\",
+        )
+        for i, account in enumerate(["Checking", "Savings"])
+    ]
+    checked = check_transfers(frame(*rows), settings(), now=NOW)
+    assert checked.rejected.height == 0, checked.rejected.to_dicts()
+    assert checked.accepted["transaction_code"].to_list() == ["29", "39"]
+
+
+def test_one_bad_routing_among_good_ones_is_rejected_alone() -> None:
+    """Routing validity is decided per distinct number; a bad one marks only its rows."""
+    rows = [
+        transfer(reference="R1"),
+        transfer(reference="R2", routingNumber="123456789"),
+        transfer(reference="R3"),
+    ]
+    checked = check_transfers(frame(*rows), settings(), now=NOW)
+    assert checked.rejected["reference"].to_list() == ["R2"]
+    assert checked.accepted["reference"].to_list() == ["R1", "R3"]
+
+
 @pytest.mark.parametrize(
     ("amount", "fragment"),
     [
@@ -468,3 +521,22 @@ def test_lookup_by_position_matches_a_left_join(keys: list[str | None]) -> None:
     no_null_key = table.drop_nulls("k")
     joined = left.join(no_null_key, on="k", how="left", maintain_order="left")
     assert _attach(left, no_null_key, on="k").equals(joined)
+
+
+@pytest.mark.parametrize("blank", ["", "   "])
+@pytest.mark.parametrize("mixed", [False, True])
+def test_blank_dates_and_clients_whether_or_not_every_row_has_one(blank: str, mixed: bool) -> None:
+    """A blank effectiveEntryDate is the earliest date and a blank clientCode means the
+    default company, whether every row holds the same blank (judged once) or rows differ."""
+    rows = [
+        transfer(reference=f"B{i}", effectiveEntryDate=blank, clientCode=blank) for i in range(3)
+    ]
+    if mixed:
+        rows.append(transfer(reference="M1", clientCode="GLOBEX"))
+    checked = check_transfers(frame(*rows), settings(), now=NOW)
+    assert checked.rejected.height == 0, checked.rejected.to_dicts()
+    default = settings().default_company
+    assert default is not None
+    got = checked.accepted.select("client_code", "date_action").rows()
+    expected = [(default.client_code, "defaulted")] * 3 + ([("GLOBEX", None)] if mixed else [])
+    assert got == expected

@@ -481,3 +481,51 @@ def test_records_built_in_slices_are_the_same(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(formatting, "SLICE_ROWS", 2)
     assert assemble(file_header=HEADER, batches=_batches(1, 2), entries=entries) == whole
     assert read(whole).entries["amount"].to_list() == entries["amount"].to_list()
+
+
+@pytest.mark.parametrize(
+    "numbers",
+    [
+        [3, 1, 2, 5, 4],  # entries and addenda interleave
+        [4, 1, 9, 2, 7],  # gaps (a read file's lines)
+        [1, 2, 3, 5, 4],
+    ],
+)
+def test_join_lines_orders_records_by_line_number(numbers: list[int]) -> None:
+    from nacha.formatting import join_lines
+
+    records = [str(n).rjust(94, "x") for n in numbers]
+    keyed = [
+        pl.DataFrame({"n": numbers[:2], "record": records[:2]}),
+        pl.DataFrame({"n": numbers[2:], "record": records[2:]}),
+    ]
+    out = join_lines(keyed, "\n", 0).decode()
+    expected = [r for _, r in sorted(zip(numbers, records, strict=True), key=lambda p: p[0])]
+    assert out.splitlines() == expected
+
+
+def test_assemble_skips_only_the_value_checks_of_trusted_entry_columns() -> None:
+    """A caller that made a column valid by construction (the file builder) may name it
+    trusted: its per-value check is skipped; every other column is still refused."""
+    entries = _entries([(1, "22", ODFI, 1)]).with_columns(
+        transaction_code=pl.lit("2X"), amount=pl.lit(10**10, pl.Int64)
+    )
+    with pytest.raises(NachaWriteError) as exc:
+        assemble(
+            file_header=HEADER,
+            batches=_batches(1),
+            entries=entries,
+            trusted_entry_columns=frozenset({"transaction_code"}),
+        )
+    assert exc.value.field == "amount"
+    entries = entries.with_columns(amount=pl.lit(5, pl.Int64))
+    with pytest.raises(NachaWriteError) as exc:
+        assemble(file_header=HEADER, batches=_batches(1), entries=entries)
+    assert exc.value.field == "transaction_code"
+    content = assemble(
+        file_header=HEADER,
+        batches=_batches(1),
+        entries=entries,
+        trusted_entry_columns=frozenset({"transaction_code"}),
+    )
+    assert content.splitlines()[2][1:3] == b"2X"  # written as given: the caller vouched

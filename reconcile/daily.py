@@ -2,13 +2,14 @@
 
 :func:`reconcile_day` is what both the nightly run (frames from the ledger) and
 ``achpipe reconcile`` (frames from exports) call; ``pipeline`` collects the frames (together,
-with ``pl.collect_all``, so shared sub-plans run once) and writes them.
+with :meth:`Reconciliation.collect`, so shared sub-plans run once) and writes them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, fields
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
 
 import polars as pl
 
@@ -40,10 +41,34 @@ class Reconciliation:
     exposure: pl.LazyFrame  # EXPOSURE_SCHEMA
     exposure_summary: pl.LazyFrame
     files: pl.LazyFrame  # per file: our counts/totals vs the acknowledgment
+    # The same report built over other items (``reconcile_day`` sets it): lets
+    # :meth:`collect` build the items once and the sections over the collected frame.
+    _over_items: Callable[[pl.LazyFrame], Reconciliation] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     def sections(self) -> dict[str, pl.LazyFrame]:
         """Name → frame, in report order."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return {f.name: getattr(self, f.name) for f in fields(self) if not f.name.startswith("_")}
+
+    def collect(self) -> dict[str, pl.DataFrame]:
+        """Every section, collected: name → frame, in report order.
+
+        Two steps, each on the engine that is fastest for it (polars 2.1, measured on the
+        million-row bench): the items (joins, gathers and first-occurrence tests over whole
+        frames) on the in-memory engine, about 40 % less CPU than the default streaming
+        engine; then the sections over the collected items, together with ``collect_all``
+        on the default engine (the group-bys and the exposure scan cost three times as much
+        in memory). Collecting the items first also frees the matching's intermediates
+        before the sections run, which lowers the peak memory.
+        """
+        if self._over_items is None:
+            lazy = self.sections()
+            return dict(zip(lazy, pl.collect_all(list(lazy.values())), strict=True))
+        items = self.items.collect(engine="in-memory")
+        rest = {k: v for k, v in self._over_items(items.lazy()).sections().items() if k != "items"}
+        frames = dict(zip(rest, pl.collect_all(list(rest.values())), strict=True))
+        return {name: items if name == "items" else frames[name] for name in self.sections()}
 
 
 def reconcile_day(
@@ -68,17 +93,22 @@ def reconcile_day(
     # Cached: every section reads the items, which must not be built once per section.
     items = classify(led, ent, ap, ret, noc, as_of=as_of, options=options).cache().select(pl.all())
     exp = exposure(ent, ret.filter(pl.col("return_code").is_not_null()), as_of=as_of)
-    return Reconciliation(
-        items=items,
-        summary=_summary(items),
-        tie_out=_tie_out(items, ent, ack),
-        breaks=items.filter(pl.col("class").is_in(list(BREAK_CLASSES))),
-        returns=_returns_section(items),
-        nocs=_nocs_section(items, noc, as_of),
-        exposure=exp,
-        exposure_summary=exposure_summary(exp),
-        files=_files(ent, ack),
-    )
+
+    def over(items: pl.LazyFrame) -> Reconciliation:
+        return Reconciliation(
+            items=items,
+            summary=_summary(items),
+            tie_out=_tie_out(items, ent, ack),
+            breaks=items.filter(pl.col("class").is_in(list(BREAK_CLASSES))),
+            returns=_returns_section(items),
+            nocs=_nocs_section(items, noc, as_of),
+            exposure=exp,
+            exposure_summary=exposure_summary(exp),
+            files=_files(ent, ack),
+            _over_items=over,
+        )
+
+    return over(items)
 
 
 def _summary(items: pl.LazyFrame) -> pl.LazyFrame:

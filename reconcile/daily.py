@@ -16,6 +16,7 @@ import polars as pl
 from reconcile import codes
 from reconcile.classify import BREAK_CLASSES, CLASSES, MatchOptions, classify
 from reconcile.exposure import exposure, exposure_summary, with_noc_deadline, with_return_deadline
+from reconcile.match import first_distinct
 from reconcile.schemas import (
     ACKS_SCHEMA,
     API_SCHEMA,
@@ -144,7 +145,7 @@ def _tie_out(items: pl.LazyFrame, ent: pl.LazyFrame, ack: pl.LazyFrame | None) -
         accepted = ack.filter(pl.col("status").str.to_uppercase() == "ACCEPTED").select("file_id")
         acked = (
             ent.filter(~pl.col("is_offset").fill_null(False))
-            .filter(pl.col("trace_number").is_first_distinct())
+            .filter(first_distinct("trace_number"))
             .join(accepted, on="file_id", how="semi")
             .group_by(direction=codes.direction_expr("transaction_code"))
             .agg(count=pl.len().cast(pl.Int64), amount_cents=pl.col("amount_cents").sum())

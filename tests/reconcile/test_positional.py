@@ -113,6 +113,7 @@ def test_collect_in_two_steps_gives_the_lazy_sections():
     assert got["items"]["class"].is_in(["duplicate"]).any()
     assert got["tie_out"].height and got["files"].height and got["nocs"].height
 
+
 def test_gather_scatter_and_not_in_by_position():
     target = pl.LazyFrame({"pos": [0, 1, 2, 3], "idx": [2, None, 0, 2]})
     source = pl.LazyFrame({"v": ["a", "b", "c"]})

@@ -188,12 +188,15 @@ def first_distinct(column: str) -> pl.Expr:
     """Exactly ``pl.col(column).is_first_distinct()``, at about half the cost on text keys.
 
     A first-occurrence test on a million text keys fills a hash set of strings (about 0.1 s
-    CPU); on their ``UInt64`` hashes it is about 0.04 s. A hash that repeats marks rows
-    that *may* repeat a key: only those rows (none on a clean day) are tested again on the
-    text, so a hash collision can never make a row a duplicate.
+    CPU). Their ``UInt64`` hashes are sorted instead (about 0.03 s; cheaper than a hash
+    set of them, which grows by rehashing): a hash equal to its sorted neighbour marks the
+    rows that *may* repeat a key, and only those rows (none on a clean day) are tested
+    again on the text, so a hash collision can never make a row a duplicate.
     """
     h = key_hash(pl.col(column))
-    maybe = h.is_in(h.filter(~h.is_first_distinct()).implode()).fill_null(True)
+    ordered = h.sort()
+    repeated = ordered.filter(ordered == ordered.shift(1))
+    maybe = h.is_in(repeated.implode()).fill_null(True)
     idx = pl.int_range(pl.len(), dtype=pl.UInt32)
     repeats = idx.filter(maybe).filter(~pl.col(column).filter(maybe).is_first_distinct())
     return (~idx.is_in(repeats.implode())).alias(column)

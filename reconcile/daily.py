@@ -161,7 +161,7 @@ def _tie_out(items: pl.LazyFrame, ent: pl.LazyFrame, ack: pl.LazyFrame | None) -
             pl.col("count").alias(f"{s}_count"),
             pl.col("amount_cents").alias(f"{s}_cents"),
         )
-        out = out.join(part, on="direction", how="left")
+        out = out.join(part, on="direction", how="left", maintain_order="left")
     known = [s for s in stages if s != "acknowledged" or ack is not None]
     fill = [f"{s}_{k}" for s in known for k in ("count", "cents")]
     out = out.with_columns(pl.col(fill).fill_null(0))
@@ -214,7 +214,7 @@ def _nocs_section(items: pl.LazyFrame, nocs: pl.LazyFrame, as_of: dt.date) -> pl
     noc = (
         items.filter((pl.col("source") == "noc") & pl.col("class").is_in(["noc", "unmatched_noc"]))
         .rename({"return_date": "received_date"})
-        .join(applied, on="row", how="left")
+        .join(applied, on="row", how="left", maintain_order="left")
     )
     noc = codes.with_noc_text(noc)
     noc = with_noc_deadline(noc, received="received_date", out="apply_by")

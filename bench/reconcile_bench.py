@@ -1,11 +1,12 @@
 """Reconcile 1,000,000 ledger rows × 1,000,000 entries × 1,000,000 API rows × 50,000 returns.
 
-Prints the time to classify every row and build every report section (collected together,
-as ``achpipe reconcile`` does), and the time of the 60-day return rates over the same
-entries. Inputs are generated in memory (not timed). Target (issue 7): reconcile < 2 s on
-the project's 2-core machine; figures are noisy when other work shares the machine, so each
-step also prints its CPU seconds (all threads; ``getrusage``) and the peak RSS, and the first
-line times one plain 1M-row string join as a load probe to compare runs against.
+Prints the time to classify every row and build every report section (collected with
+``Reconciliation.collect``, as ``achpipe reconcile`` does), and the time of the 60-day return
+rates over the same entries. Inputs are generated in memory (not timed). Target (issue 7):
+reconcile < 2 s on the project's 2-core machine; figures are noisy when other work shares the
+machine, so each step also prints its CPU seconds (all threads; ``getrusage``) and the peak
+RSS, and the first line times one plain 1M-row string join as a load probe to compare runs
+against.
 
     python bench/reconcile_bench.py [--rows 1000000] [--returns 50000]
 """
@@ -124,10 +125,9 @@ def main() -> None:
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     t0, c0 = time.perf_counter(), _cpu()
     rec = reconcile_day(**data, as_of=AS_OF)
-    frames = pl.collect_all(list(rec.sections().values()))
+    sections = rec.collect()
     elapsed, cpu = time.perf_counter() - t0, _cpu() - c0
     rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    sections = dict(zip(rec.sections(), frames, strict=True))
     items = sections["items"]
     print(
         f"reconcile: {args.rows:,} ledger × {args.rows:,} entries × {args.rows:,} API × "

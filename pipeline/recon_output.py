@@ -24,10 +24,8 @@ from reconcile.rates import RateOptions
 
 
 def collect_reconciliation(rec: Reconciliation) -> dict[str, pl.DataFrame]:
-    """Collect every section at once so shared sub-plans run once."""
-    sections = rec.sections()
-    frames = pl.collect_all(list(sections.values()))
-    return dict(zip(sections, frames, strict=True))
+    """Collect every section (see :meth:`Reconciliation.collect`: shared sub-plans run once)."""
+    return rec.collect()
 
 
 def _write_pair(df: pl.DataFrame, base: Path) -> None:

@@ -2,19 +2,21 @@
 
 :func:`reconcile_day` is what both the nightly run (frames from the ledger) and
 ``achpipe reconcile`` (frames from exports) call; ``pipeline`` collects the frames (together,
-with ``pl.collect_all``, so shared sub-plans run once) and writes them.
+with :meth:`Reconciliation.collect`, so shared sub-plans run once) and writes them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, fields
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
 
 import polars as pl
 
 from reconcile import codes
 from reconcile.classify import BREAK_CLASSES, CLASSES, MatchOptions, classify
 from reconcile.exposure import exposure, exposure_summary, with_noc_deadline, with_return_deadline
+from reconcile.match import first_distinct
 from reconcile.schemas import (
     ACKS_SCHEMA,
     API_SCHEMA,
@@ -40,10 +42,34 @@ class Reconciliation:
     exposure: pl.LazyFrame  # EXPOSURE_SCHEMA
     exposure_summary: pl.LazyFrame
     files: pl.LazyFrame  # per file: our counts/totals vs the acknowledgment
+    # The same report built over other items (``reconcile_day`` sets it): lets
+    # :meth:`collect` build the items once and the sections over the collected frame.
+    _over_items: Callable[[pl.LazyFrame], Reconciliation] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     def sections(self) -> dict[str, pl.LazyFrame]:
         """Name → frame, in report order."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return {f.name: getattr(self, f.name) for f in fields(self) if not f.name.startswith("_")}
+
+    def collect(self) -> dict[str, pl.DataFrame]:
+        """Every section, collected: name → frame, in report order.
+
+        Two steps, each on the engine that is fastest for it (polars 2.1, measured on the
+        million-row bench): the items (joins, gathers and first-occurrence tests over whole
+        frames) on the in-memory engine, about 40 % less CPU than the default streaming
+        engine; then the sections over the collected items, together with ``collect_all``
+        on the default engine (the group-bys and the exposure scan cost three times as much
+        in memory). Collecting the items first also frees the matching's intermediates
+        before the sections run, which lowers the peak memory.
+        """
+        if self._over_items is None:
+            lazy = self.sections()
+            return dict(zip(lazy, pl.collect_all(list(lazy.values())), strict=True))
+        items = self.items.collect(engine="in-memory")
+        rest = {k: v for k, v in self._over_items(items.lazy()).sections().items() if k != "items"}
+        frames = dict(zip(rest, pl.collect_all(list(rest.values())), strict=True))
+        return {name: items if name == "items" else frames[name] for name in self.sections()}
 
 
 def reconcile_day(
@@ -68,17 +94,22 @@ def reconcile_day(
     # Cached: every section reads the items, which must not be built once per section.
     items = classify(led, ent, ap, ret, noc, as_of=as_of, options=options).cache().select(pl.all())
     exp = exposure(ent, ret.filter(pl.col("return_code").is_not_null()), as_of=as_of)
-    return Reconciliation(
-        items=items,
-        summary=_summary(items),
-        tie_out=_tie_out(items, ent, ack),
-        breaks=items.filter(pl.col("class").is_in(list(BREAK_CLASSES))),
-        returns=_returns_section(items),
-        nocs=_nocs_section(items, noc, as_of),
-        exposure=exp,
-        exposure_summary=exposure_summary(exp),
-        files=_files(ent, ack),
-    )
+
+    def over(items: pl.LazyFrame) -> Reconciliation:
+        return Reconciliation(
+            items=items,
+            summary=_summary(items),
+            tie_out=_tie_out(items, ent, ack),
+            breaks=items.filter(pl.col("class").is_in(list(BREAK_CLASSES))),
+            returns=_returns_section(items),
+            nocs=_nocs_section(items, noc, as_of),
+            exposure=exp,
+            exposure_summary=exposure_summary(exp),
+            files=_files(ent, ack),
+            _over_items=over,
+        )
+
+    return over(items)
 
 
 def _summary(items: pl.LazyFrame) -> pl.LazyFrame:
@@ -114,7 +145,7 @@ def _tie_out(items: pl.LazyFrame, ent: pl.LazyFrame, ack: pl.LazyFrame | None) -
         accepted = ack.filter(pl.col("status").str.to_uppercase() == "ACCEPTED").select("file_id")
         acked = (
             ent.filter(~pl.col("is_offset").fill_null(False))
-            .filter(pl.col("trace_number").is_first_distinct())
+            .filter(first_distinct("trace_number"))
             .join(accepted, on="file_id", how="semi")
             .group_by(direction=codes.direction_expr("transaction_code"))
             .agg(count=pl.len().cast(pl.Int64), amount_cents=pl.col("amount_cents").sum())
@@ -130,7 +161,7 @@ def _tie_out(items: pl.LazyFrame, ent: pl.LazyFrame, ack: pl.LazyFrame | None) -
             pl.col("count").alias(f"{s}_count"),
             pl.col("amount_cents").alias(f"{s}_cents"),
         )
-        out = out.join(part, on="direction", how="left")
+        out = out.join(part, on="direction", how="left", maintain_order="left")
     known = [s for s in stages if s != "acknowledged" or ack is not None]
     fill = [f"{s}_{k}" for s in known for k in ("count", "cents")]
     out = out.with_columns(pl.col(fill).fill_null(0))
@@ -183,7 +214,7 @@ def _nocs_section(items: pl.LazyFrame, nocs: pl.LazyFrame, as_of: dt.date) -> pl
     noc = (
         items.filter((pl.col("source") == "noc") & pl.col("class").is_in(["noc", "unmatched_noc"]))
         .rename({"return_date": "received_date"})
-        .join(applied, on="row", how="left")
+        .join(applied, on="row", how="left", maintain_order="left")
     )
     noc = codes.with_noc_text(noc)
     noc = with_noc_deadline(noc, received="received_date", out="apply_by")

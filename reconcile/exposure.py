@@ -14,6 +14,7 @@ import polars as pl
 
 from reconcile import codes
 from reconcile.calendar import add_banking_days
+from reconcile.match import first_distinct
 from reconcile.schemas import EXPOSURE_SCHEMA
 
 #: SEC codes whose debits have only the 2-banking-day window (no consumer 60-day returns).
@@ -55,7 +56,7 @@ def exposure(entries: pl.LazyFrame, returns: pl.LazyFrame, *, as_of: dt.date) ->
     returned = returns.select(pl.col("original_trace_number").alias("trace_number")).unique()
     ent = (
         ent.filter(codes.is_forward_debit_expr("transaction_code"))
-        .filter(pl.col("trace_number").is_first_distinct())
+        .filter(first_distinct("trace_number"))
         .join(returned, on="trace_number", how="anti")
         .with_columns(settlement_date=pl.coalesce("settlement_date", "effective_date"))
     )

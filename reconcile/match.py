@@ -69,9 +69,9 @@ def pair(
         lside = left.select(lcols).filter(pl.col(lkey).is_not_null())
         rside = right.select(rcols).filter(pl.col(rkey).is_not_null())
         if lkey not in left_unique:
-            lside = lside.filter(pl.col(lkey).is_first_distinct())
+            lside = lside.filter(first_distinct(lkey))
         if rkey not in right_unique:
-            rside = rside.filter(pl.col(rkey).is_first_distinct())
+            rside = rside.filter(first_distinct(rkey))
         joined = lside.join(rside, left_on=lkey, right_on=rkey, how="inner", suffix="_r")
         if window is not None:
             joined = joined.filter(window.expr())
@@ -132,7 +132,7 @@ def pair_aligned(
             lside.append(pl.col(window.left).alias(_LDATE))
         rside = right.select(rcols).filter(pl.col(_KEY).is_not_null())
         if rkey not in right_unique:
-            rside = rside.filter(pl.col(_KEY).is_first_distinct())
+            rside = rside.filter(first_distinct(_KEY))
         for earlier in stages:
             rside = not_in(rside, _ID, earlier, _ID)
         cand = (
@@ -171,5 +171,32 @@ def first_of(columns: Sequence[str]) -> pl.Expr:
     """
     seen = pl.lit(False)
     for name in columns:
-        seen = seen | (pl.col(name).is_not_null() & ~pl.col(name).is_first_distinct())
+        seen = seen | (pl.col(name).is_not_null() & ~first_distinct(name))
     return ~seen
+
+
+def key_hash(key: pl.Expr) -> pl.Expr:
+    """A ``UInt64`` hash of a key: equal keys hash equal, different keys almost never do.
+
+    Only ever a first, cheap test: every decision is confirmed on the key itself. Module
+    level so that tests can swap in a hash that collides on purpose.
+    """
+    return key.hash()
+
+
+def first_distinct(column: str) -> pl.Expr:
+    """Exactly ``pl.col(column).is_first_distinct()``, at about half the cost on text keys.
+
+    A first-occurrence test on a million text keys fills a hash set of strings (about 0.1 s
+    CPU). Their ``UInt64`` hashes are sorted instead (about 0.03 s; cheaper than a hash
+    set of them, which grows by rehashing): a hash equal to its sorted neighbour marks the
+    rows that *may* repeat a key, and only those rows (none on a clean day) are tested
+    again on the text, so a hash collision can never make a row a duplicate.
+    """
+    h = key_hash(pl.col(column))
+    ordered = h.sort()
+    repeated = ordered.filter(ordered == ordered.shift(1))
+    maybe = h.is_in(repeated.implode()).fill_null(True)
+    idx = pl.int_range(pl.len(), dtype=pl.UInt32)
+    repeats = idx.filter(maybe).filter(~pl.col(column).filter(maybe).is_first_distinct())
+    return (~idx.is_in(repeats.implode())).alias(column)

@@ -9,7 +9,13 @@ import pytest
 
 import reconcile
 from reconcile import compare_rates, exposure
-from reconcile.calendar import add_banking_days, is_banking_day
+from reconcile.calendar import (
+    CALENDAR_END,
+    CALENDAR_START,
+    add_banking_days,
+    add_banking_days_scalar,
+    is_banking_day,
+)
 from reconcile.exposure import with_noc_deadline, with_return_deadline
 from reconcile.schemas import API_RATES_SCHEMA, RATES_SCHEMA, conform
 from tests.reconcile.builders import D, entries, returns
@@ -49,6 +55,21 @@ def test_add_banking_days_over_a_column():
     lf = pl.LazyFrame({"d": [D(2026, 12, 23), D(2026, 12, 24), None]})
     out = add_banking_days(lf, "d", 5, out="x").collect()["x"].to_list()
     assert out == [D(2026, 12, 31), D(2027, 1, 4), None]
+
+
+def test_add_banking_days_by_position_agrees_with_the_calendar_day_by_day():
+    """Every day of 2025-2027 (holidays, weekends, year ends), a constant and a per-row
+    number of steps, against the scalar calendar; dates outside the table give null."""
+    days = pl.date_range(D(2025, 1, 1), D(2027, 12, 31), "1d", eager=True)
+    lf = pl.LazyFrame({"d": days, "k": [i % 7 + 1 for i in range(days.len())]})
+    got = add_banking_days(add_banking_days(lf, "d", 2, out="two"), "d", "k", out="kth").collect()
+    want = [
+        (add_banking_days_scalar(d, 2), add_banking_days_scalar(d, k))
+        for d, k in zip(days.to_list(), got["k"].to_list(), strict=True)
+    ]
+    assert list(zip(got["two"].to_list(), got["kth"].to_list(), strict=True)) == want
+    edges = pl.LazyFrame({"d": [CALENDAR_START - dt.timedelta(days=1), CALENDAR_END, None]})
+    assert add_banking_days(edges, "d", 1, out="x").collect()["x"].to_list() == [None] * 3
 
 
 def test_exposure_buckets_consumer_and_corporate():

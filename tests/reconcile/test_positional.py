@@ -16,7 +16,7 @@ from polars.testing import assert_frame_equal
 from reconcile import reconcile_day
 from reconcile._align import gather, not_in, scatter_sorted
 from reconcile.match import DateWindow, pair, pair_aligned
-from tests.reconcile.builders import D, api, entries, ledger, returns
+from tests.reconcile.builders import D, api, entries, ledger, nocs, returns
 
 T1, T2, T3, T5, T7 = (f"0910000100000{i:02d}" for i in (1, 2, 3, 5, 7))
 COLUMNS = [
@@ -87,6 +87,31 @@ def test_items_built_by_position_carry_their_own_rows_fields():
         orient="row",
     )
     assert_frame_equal(got, want)
+
+
+def test_collect_in_two_steps_gives_the_lazy_sections():
+    """``Reconciliation.collect`` (items first, then the sections over the collected items)
+    returns what collecting the lazy sections together returns, section by section."""
+    rec = reconcile_day(
+        ledger=ledger({"reference": "R1"}, {"reference": "R2"}, {"reference": "R1"}),
+        entries=entries(
+            {"trace_number": T1, "reference": "R1", "file_id": "F1"},
+            {"trace_number": T2, "reference": "R9", "file_id": "F2"},
+        ),
+        api=api({"cfi_transaction_id": "C1", "reference": "R1"}),
+        returns=returns({"original_trace_number": T2, "return_code": "R01"}),
+        nocs=nocs({"original_trace_number": T1, "change_code": "C01", "corrected_data": "1"}),
+        acks=pl.LazyFrame({"file_id": ["F1", "F2"], "status": ["ACCEPTED", "REJECTED"]}),
+        as_of=D(2026, 3, 12),
+    )
+    lazy = rec.sections()
+    want = dict(zip(lazy, pl.collect_all(list(lazy.values())), strict=True))
+    got = rec.collect()
+    assert list(got) == list(want)
+    for name, frame in want.items():
+        assert_frame_equal(got[name], frame, check_row_order=name != "items")
+    assert got["items"]["class"].is_in(["duplicate"]).any()
+    assert got["tie_out"].height and got["files"].height and got["nocs"].height
 
 
 def test_gather_scatter_and_not_in_by_position():

@@ -8,6 +8,7 @@ from collections.abc import Callable
 import polars as pl
 
 from nacha import layouts as L
+from nacha.layouts import Field
 from nacha.model import NachaFile
 
 # entry identifiers derived from the two parsed digit runs (see entry_numbers)
@@ -18,21 +19,28 @@ ind_col = pl.col("_ind")
 trace_col = pl.col("_trace")
 
 
-def raw_field(f: NachaFile, name: str, *, first: int | None = None) -> pl.Expr | None:
-    """The raw (unstripped) characters of an entry field, per entry layout, from ``raw``
-    (only its first ``first`` characters when given)."""
+def per_layout(f: NachaFile, name: str, value: Callable[[Field], pl.Expr]) -> pl.Expr | None:
+    """``value(field)`` of the entry field ``name`` in each entry layout of ``f``: the bare
+    expression when the file has one layout, else a ``when(_layout == key)`` chain; ``None``
+    when no layout has the field."""
     chain = None
     keys = f.entry_layouts
     for key in keys:
         fld = L.ENTRY_LAYOUTS[key].by_name.get(name)
         if fld is None:
             continue
-        value = pl.col("raw").str.slice(fld.offset, first or fld.width)
+        expr = value(fld)
         if len(keys) == 1:
-            return value
+            return expr
         cond = pl.col("_layout") == key
-        chain = pl.when(cond).then(value) if chain is None else chain.when(cond).then(value)
+        chain = pl.when(cond).then(expr) if chain is None else chain.when(cond).then(expr)
     return chain
+
+
+def raw_field(f: NachaFile, name: str, *, first: int | None = None) -> pl.Expr | None:
+    """The raw (unstripped) characters of an entry field, per entry layout, from ``raw``
+    (only its first ``first`` characters when given)."""
+    return per_layout(f, name, lambda fld: pl.col("raw").str.slice(fld.offset, first or fld.width))
 
 
 # rows per piece when a row-wise expression over a million entries is evaluated piece by piece
@@ -157,21 +165,8 @@ def blank_screen(f: NachaFile, name: str, blank_chars: str) -> pl.Expr:
     :func:`blank_field`. In a printable-ASCII file a byte is a character, so this reads one
     byte per record (no sliced string column); otherwise it slices one character."""
     if f.printable_ascii:
-        chain = None
-        keys = f.entry_layouts
-        for key in keys:
-            fld = L.ENTRY_LAYOUTS[key].by_name.get(name)
-            if fld is None:
-                continue
-            byte = pl.col("raw").cast(pl.Binary).bin.get(fld.offset)
-            if len(keys) == 1:
-                chain = byte
-                break
-            cond = pl.col("_layout") == key
-            chain = pl.when(cond).then(byte) if chain is None else chain.when(cond).then(byte)
-        if chain is None:
-            return pl.lit(False)
-        return chain.is_in([ord(c) for c in blank_chars])
+        byte = per_layout(f, name, lambda fld: pl.col("raw").cast(pl.Binary).bin.get(fld.offset))
+        return pl.lit(False) if byte is None else byte.is_in([ord(c) for c in blank_chars])
     head = raw_field(f, name, first=1)
     return pl.lit(False) if head is None else head.is_in(list(blank_chars))
 

@@ -30,7 +30,6 @@ first trace sequence (the ledger keeps traces unique for 180 days).
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -44,7 +43,7 @@ from nacha.build_iat_input import split_transfers
 from nacha.build_input import REJECTED_SCHEMA, check_transfers
 from nacha.build_plan import plan_files
 from nacha.build_settings import FILE_ID_MODIFIERS, BuildSettings
-from nacha.build_write import file_frames, write_file
+from nacha.build_write import file_frames, file_name, write_file
 from nacha.calendar import settlement_date_estimate
 from nacha.errors import NachaWriteError
 
@@ -214,7 +213,15 @@ def build_files(
             digests.append(pool.submit(_sha256, content))
             if validate:
                 _self_check(content, modifier)
-            name = _file_name(settings, business_date, local, modifier, index, frames)
+            name = file_name(
+                settings,
+                business_date=business_date,
+                local=local,
+                modifier=modifier,
+                index=index,
+                service_classes=set(frames.batches["service_class_code"].to_list()),
+                company_names=set(frames.batches["company_name"].to_list()),
+            )
             summary = {
                 "name": name,
                 "file_id_modifier": modifier,
@@ -270,33 +277,6 @@ def _self_check(content: bytes, modifier: str) -> None:
             f"built file {modifier} fails validation ({errors.height} error(s)): {shown}",
             rule="build.self_check",
         )
-
-
-def _file_name(
-    settings: BuildSettings,
-    business_date: date,
-    local: datetime,
-    modifier: str,
-    index: int,
-    frames: Any,
-) -> str:
-    kinds = set(frames.batches["service_class_code"].to_list())
-    kind = (
-        {"220": "credit", "225": "debit"}.get(kinds.pop(), "mixed") if len(kinds) == 1 else "mixed"
-    )
-    companies = set(frames.batches["company_name"].to_list())
-    return settings.file_name_template.format(
-        origin=settings.originator.immediate_origin.strip(),
-        destination=settings.odfi.immediate_destination,
-        date=business_date,
-        created=local,
-        modifier=modifier,
-        seq=index + 1,
-        kind=kind,
-        company=re.sub(r"[^A-Za-z0-9-]+", "_", companies.pop().strip())
-        if len(companies) == 1
-        else "multi",
-    )
 
 
 def _account_masks(accounts: pl.Series) -> pl.Series:

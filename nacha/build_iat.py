@@ -18,7 +18,6 @@ Everything is written through ``nacha.assemble``; nothing here formats a record.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -29,7 +28,7 @@ import polars as pl
 from nacha.build_iat_input import IatSplit, check_iat
 from nacha.build_plan import MAX_SEQUENCE, trace_number_expr
 from nacha.build_settings import BuildSettings
-from nacha.build_write import FileFrames, write_file
+from nacha.build_write import FileFrames, file_header, file_name, write_file
 from nacha.calendar import settlement_date_estimate
 from nacha.errors import NachaWriteError
 from nacha.masking import mask_account_expr
@@ -141,16 +140,7 @@ def _frames(
 ) -> FileFrames:
     """``nacha.assemble``'s inputs for one IAT file."""
     org, odfi = settings.originator, settings.odfi
-    header = {
-        "immediate_destination": odfi.immediate_destination,
-        "immediate_origin": org.immediate_origin,
-        "file_creation_date": now.strftime("%y%m%d"),
-        "file_creation_time": now.strftime("%H%M"),
-        "file_id_modifier": modifier,
-        "immediate_destination_name": odfi.immediate_destination_name,
-        "immediate_origin_name": org.immediate_origin_name,
-        "reference_code": org.reference_code or None,
-    }
+    header = file_header(settings, now=now, modifier=modifier)
     company_ids = pl.Series([c.company_id for c in settings.companies], dtype=pl.String)
     batches = planned.group_by("batch_number", maintain_order=True).agg(
         pl.first(*BATCH_KEY)
@@ -208,32 +198,6 @@ def _frames(
     return FileFrames(file_header=header, batches=batches, entries=entries, addenda=addenda)
 
 
-def _file_name(
-    settings: BuildSettings,
-    business_date: date,
-    local: datetime,
-    modifier: str,
-    index: int,
-    planned: pl.DataFrame,
-) -> str:
-    kinds = set(planned["svc"].to_list())
-    kind = "mixed"
-    if len(kinds) == 1:
-        kind = {"220": "credit", "225": "debit"}.get(kinds.pop(), "mixed")
-    companies = set(planned["company_index"].to_list())
-    company = settings.companies[companies.pop()].company_name if len(companies) == 1 else "multi"
-    return settings.file_name_template.format(
-        origin=settings.originator.immediate_origin.strip(),
-        destination=settings.odfi.immediate_destination,
-        date=business_date,
-        created=local,
-        modifier=modifier,
-        seq=index + 1,
-        kind=kind,
-        company=re.sub(r"[^A-Za-z0-9-]+", "_", company.strip()),
-    )
-
-
 def build_iat_files(
     split: IatSplit,
     settings: BuildSettings,
@@ -271,7 +235,16 @@ def build_iat_files(
         )
         if self_check is not None:
             self_check(content, modifier)
-        name = _file_name(settings, business_date, local, modifier, index, part)
+        companies = part["company_index"].unique()
+        name = file_name(
+            settings,
+            business_date=business_date,
+            local=local,
+            modifier=modifier,
+            index=index,
+            service_classes=set(part["svc"].unique().to_list()),
+            company_names={settings.companies[i].company_name for i in companies},
+        )
         credit = int(part.filter("is_credit")["amount_cents"].sum() or 0)
         debit = int(part.filter(~pl.col("is_credit"))["amount_cents"].sum() or 0)
         summary = {

@@ -7,8 +7,9 @@ and blocking and refuses values that do not fit.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import polars as pl
@@ -57,13 +58,10 @@ def _null_if_empty(planned: pl.DataFrame, column: str) -> pl.Expr:
     return col
 
 
-def file_frames(
-    plan: Plan, settings: BuildSettings, *, file_index: int, now: datetime, modifier: str
-) -> FileFrames:
-    """Header dict and batch/entry/addenda frames of planned file ``file_index``."""
+def file_header(settings: BuildSettings, *, now: datetime, modifier: str) -> dict[str, Any]:
+    """The file header fields of one built file (domestic or IAT), in ``assemble``'s names."""
     org, odfi = settings.originator, settings.odfi
-    odfi8 = org.odfi_routing[:8]
-    header = {
+    return {
         "immediate_destination": odfi.immediate_destination,
         "immediate_origin": org.immediate_origin,
         "file_creation_date": now.strftime("%y%m%d"),
@@ -73,6 +71,46 @@ def file_frames(
         "immediate_origin_name": org.immediate_origin_name,
         "reference_code": org.reference_code or None,
     }
+
+
+def file_name(
+    settings: BuildSettings,
+    *,
+    business_date: date,
+    local: datetime,
+    modifier: str,
+    index: int,
+    service_classes: set[str],
+    company_names: set[str],
+) -> str:
+    """A built file's name from ``file_name_template``: ``kind`` is credit/debit when every
+    batch has that service class (else mixed), ``company`` the one company's name made
+    file-name safe (else multi)."""
+    kind = "mixed"
+    if len(service_classes) == 1:
+        kind = {"220": "credit", "225": "debit"}.get(next(iter(service_classes)), "mixed")
+    company = "multi"
+    if len(company_names) == 1:
+        company = re.sub(r"[^A-Za-z0-9-]+", "_", next(iter(company_names)).strip())
+    return settings.file_name_template.format(
+        origin=settings.originator.immediate_origin.strip(),
+        destination=settings.odfi.immediate_destination,
+        date=business_date,
+        created=local,
+        modifier=modifier,
+        seq=index + 1,
+        kind=kind,
+        company=company,
+    )
+
+
+def file_frames(
+    plan: Plan, settings: BuildSettings, *, file_index: int, now: datetime, modifier: str
+) -> FileFrames:
+    """Header dict and batch/entry/addenda frames of planned file ``file_index``."""
+    org = settings.originator
+    odfi8 = org.odfi_routing[:8]
+    header = file_header(settings, now=now, modifier=modifier)
     companies = pl.DataFrame(
         {
             "company_index": list(range(len(settings.companies))),

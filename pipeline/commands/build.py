@@ -23,7 +23,7 @@ from nacha.build_settings import file_id_modifiers
 from pipeline.commands._options import BusinessDate, config_option, get_config
 from pipeline.errors import ConfigError, NotABankingDay
 
-__all__ = ["build", "read_transfers"]
+__all__ = ["build", "parse_instant", "read_transfers", "write_new_files"]
 
 
 def read_transfers(path: Path) -> pl.DataFrame:
@@ -164,25 +164,35 @@ def build(
 
 def _now(text: str | None, day: date, tz: Any) -> datetime:
     if text is not None:
-        try:
-            value = datetime.fromisoformat(text)
-        except ValueError:
-            raise ConfigError(f"--now: not an ISO date-time: {text!r}") from None
-        if value.tzinfo is None:
-            raise ConfigError("--now needs a UTC offset (e.g. 2026-03-10T09:15:00-06:00)")
-        return value
+        return parse_instant(text)
     # Same rule as the nightly run's build step: the clock on the day itself, otherwise
     # 17:00 ODFI time, so a rebuild for a past or future day gives that evening's dates.
     clock = datetime.now(tz)
     return clock if clock.date() == day else datetime.combine(day, time(17, 0), tzinfo=tz)
 
 
-def _write_all(out_dir: Path, result: BuildResult, paths: list[Path]) -> None:
+def parse_instant(text: str) -> datetime:
+    """``--now``: an ISO date-time with a UTC offset (a bare local time is ambiguous)."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"--now: not an ISO date-time: {text!r}") from None
+    if value.tzinfo is None:
+        raise ConfigError("--now needs a UTC offset (e.g. 2026-03-10T09:15:00-06:00)")
+    return value
+
+
+def write_new_files(files: list[tuple[Path, bytes]]) -> None:
     """Write every file or none that already exists: names are never overwritten."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    clashes = [p for p in paths if p.exists()]
+    clashes = [str(path) for path, _ in files if path.exists()]
     if clashes:
-        raise ConfigError(f"refusing to overwrite existing file(s): {', '.join(map(str, clashes))}")
-    for f, path in zip(result.files, paths, strict=True):
+        raise ConfigError(f"refusing to overwrite existing file(s): {', '.join(clashes)}")
+    for path, content in files:
+        path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("xb") as handle:
-            handle.write(f.content)
+            handle.write(content)
+
+
+def _write_all(out_dir: Path, result: BuildResult, paths: list[Path]) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_new_files([(p, f.content) for f, p in zip(result.files, paths, strict=True)])

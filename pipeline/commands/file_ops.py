@@ -19,7 +19,7 @@ import nacha
 from nacha.build_ops import merge_files, reverse_file, segment_file
 from nacha.build_settings import Limits, file_id_modifiers
 from pipeline.commands._options import BusinessDate, config_option, get_config
-from pipeline.commands.build import _now
+from pipeline.commands.build import _now, parse_instant, write_new_files
 from pipeline.errors import ConfigError
 
 __all__ = ["merge", "reverse", "segment"]
@@ -33,27 +33,6 @@ def _modifiers(start: str) -> list[str]:
         return list(file_id_modifiers(start))
     except ValueError as exc:
         raise ConfigError(f"--modifier: {exc}") from None
-
-
-def _instant(text: str) -> datetime:
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise ConfigError(f"--now: not an ISO date-time: {text!r}") from None
-    if value.tzinfo is None:
-        raise ConfigError("--now needs a UTC offset (e.g. 2026-03-10T09:15:00-06:00)")
-    return value
-
-
-def _write_new(files: list[tuple[Path, bytes]]) -> None:
-    """Write all files or none: an existing name is never overwritten."""
-    clashes = [str(p) for p, _ in files if p.exists()]
-    if clashes:
-        raise ConfigError(f"refusing to overwrite existing file(s): {', '.join(clashes)}")
-    for path, content in files:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("xb") as handle:
-            handle.write(content)
 
 
 def _describe(path: Path, content: bytes) -> dict[str, Any]:
@@ -128,7 +107,7 @@ def reverse(
         settlement_date=settled,
     )
     path = out_dir / f"{original.stem}-reversal-{modifier}.ach"
-    _write_new([(path, result.content)])
+    write_new_files([(path, result.content)])
     mapping = result.entries.select("original_trace_number", "trace_number", "amount_cents")
     _report(
         [_describe(path, result.content)],
@@ -165,7 +144,7 @@ def segment(original: Path, out_dir: Path, modifier: str, as_json: bool) -> None
         for side, content in (("debits", debit), ("credits", credit))
         if content is not None
     ]
-    _write_new(files)
+    write_new_files(files)
     _report([_describe(p, c) for p, c in files], as_json, {})
 
 
@@ -195,7 +174,7 @@ def merge(
 
     Batches keep their contents and order; trace numbers must not repeat across FILES.
     """
-    now = datetime.now().astimezone() if now_text is None else _instant(now_text)
+    now = datetime.now().astimezone() if now_text is None else parse_instant(now_text)
     limits = Limits(max_file_lines=max_lines) if max_lines else Limits()
     modifiers = _modifiers(modifier)
     merged = merge_files(
@@ -205,5 +184,5 @@ def merge(
         (out_dir / f"{prefix}-{now:%Y%m%d}-{mod}.ach", content)
         for mod, content in zip(modifiers, merged, strict=False)
     ]
-    _write_new(outputs)
+    write_new_files(outputs)
     _report([_describe(p, c) for p, c in outputs], as_json, {})

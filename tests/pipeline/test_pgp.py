@@ -26,21 +26,6 @@ from pipeline.transport_errors import (
 NACHA_LINE = b"101 091000019 1234567892601051200A094101BANK                   ACME CORP      \n"
 
 
-@pytest.fixture(scope="module")
-def ours():
-    return generate_key("Acme Corp", "ach@acme.test")
-
-
-@pytest.fixture(scope="module")
-def bank():
-    return generate_key("Bank", "ach@bank.test")
-
-
-@pytest.fixture(scope="module")
-def stranger():
-    return generate_key("Mallory", "m@evil.test")
-
-
 @pytest.mark.parametrize("armored", [False, True])
 @pytest.mark.parametrize("compression", ["none", "zip", "zlib", "bzip2"])
 def test_round_trip(ours, bank, armored, compression):

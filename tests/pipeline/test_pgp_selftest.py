@@ -17,16 +17,6 @@ from pipeline.transport_errors import PgpSelfTestError
 LINE = b"6220910000191234567890     0000012345ID00000000000012JOHN DOE" + b" " * 14 + b"009100001\n"
 
 
-@pytest.fixture(scope="module")
-def ours():
-    return generate_key("Acme Corp", "ach@acme.test")
-
-
-@pytest.fixture(scope="module")
-def bank():
-    return generate_key("Bank", "ach@bank.test")
-
-
 def _seal(ours, bank, data, compression="none"):
     return seal(
         data,

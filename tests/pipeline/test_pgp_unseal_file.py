@@ -7,7 +7,6 @@ import os
 import pytest
 
 from pipeline import pgp_cfb
-from pipeline.keys import generate_key
 from pipeline.pgp import seal, unseal, unseal_file
 from pipeline.pgp_armor import armor, dearmor
 from pipeline.pgp_packets import TAG_COMPRESSED, TAG_SEIPD, new_format_header
@@ -21,21 +20,6 @@ from pipeline.transport_errors import (
 )
 
 NACHA_LINE = b"101 091000019 1234567892601051200A094101BANK                   ACME CORP      \n"
-
-
-@pytest.fixture(scope="module")
-def ours():
-    return generate_key("Acme Corp", "ach@acme.test")
-
-
-@pytest.fixture(scope="module")
-def bank():
-    return generate_key("Bank", "ach@bank.test")
-
-
-@pytest.fixture(scope="module")
-def stranger():
-    return generate_key("Mallory", "m@evil.test")
 
 
 @pytest.fixture(autouse=True)

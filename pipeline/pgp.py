@@ -87,6 +87,7 @@ __all__ = [
     "seal_for_bank",
     "unseal",
     "unseal_file",
+    "unseal_file_from_bank",
     "unseal_from_bank",
 ]
 
@@ -518,4 +519,24 @@ def unseal_from_bank(data: bytes, *, keys: PgpKeys, settings: PgpSettings) -> Un
         verify_with=[keys.bank],
         require_signature=settings.require_signature,
         require_encryption=settings.require_encryption,
+    )
+
+
+def unseal_file_from_bank(
+    source: str | os.PathLike[str],
+    target: str | os.PathLike[str],
+    *,
+    keys: PgpKeys,
+    settings: PgpSettings,
+) -> UnsealedFile:
+    """The nightly ingest's unseal: :func:`unseal_from_bank` from file to file (``target``
+    replaced, written only once verified), so no payload-sized buffer is held."""
+    return unseal_file(
+        source,
+        target,
+        key=keys.ours,
+        verify_with=[keys.bank],
+        require_signature=settings.require_signature,
+        require_encryption=settings.require_encryption,
+        replace=True,
     )

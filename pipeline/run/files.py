@@ -2,9 +2,10 @@
 
 Outbound files are written under ``<data_dir>/outbound/<date>/`` (the plain NACHA file and
 its sealed copy), inbound files under ``<data_dir>/inbound/<sha256[:16]>-<name>``, bad
-inbound files are moved to ``<data_dir>/quarantine/``. Every write goes to a temporary name
-in the same directory, is fsynced, then renamed: a crash never leaves half a file under a
-final name, so "the file exists" always means "the file is complete".
+inbound files are moved to ``<data_dir>/quarantine/``; an inbound file's plaintext exists
+only in ``<data_dir>/inbound/.unsealed/`` while the ingest parses it. Every write goes to a
+temporary name in the same directory, is fsynced, then renamed: a crash never leaves half a
+file under a final name, so "the file exists" always means "the file is complete".
 """
 
 from __future__ import annotations
@@ -60,6 +61,11 @@ def outbound_dir(data_dir: Path, business_date: date) -> Path:
 
 def inbound_path(data_dir: Path, sha256: str, name: str) -> Path:
     return data_dir / "inbound" / f"{sha256[:16]}-{safe_name(name)}"
+
+
+def unsealed_dir(data_dir: Path) -> Path:
+    """Where the ingest keeps an inbound file's plaintext while it parses it (and only then)."""
+    return data_dir / "inbound" / ".unsealed"
 
 
 def quarantine_path(data_dir: Path, sha256: str, name: str) -> Path:

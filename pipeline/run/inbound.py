@@ -6,19 +6,18 @@
   archives it on the server. A crash at any point loses nothing: an unrecorded file is still
   on the server; a recorded but unarchived one is recognised by its hash next time.
 * **ingest** takes every recorded file still ``received`` (from this run or an earlier one
-  that crashed), unseals it (the bank's signature is verified), recognises an acknowledgment
-  (JSON), a return file (addenda 99) or a NOC file (addenda 98), and records its contents
-  together with the file's ``ingested`` mark in one transaction. A file that cannot be read
-  or verified is quarantined with the reason and moved to ``<data_dir>/quarantine/``; the
-  other files go on.
+  that crashed), checks its sha256, unseals it file to file (the bank's signature is
+  verified; the plaintext exists only while it is parsed: :mod:`pipeline.run.inbound_read`),
+  recognises an acknowledgment (JSON), a return file (addenda 99) or a NOC file (addenda
+  98), and records its contents together with the file's ``ingested`` mark in one
+  transaction. A file that cannot be read or verified is quarantined with the reason and
+  moved to ``<data_dir>/quarantine/``; the other files go on.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,20 +25,16 @@ import polars as pl
 
 from nacha.errors import AchpipeError
 from pipeline.actions.run_hooks import after_ingest
-from pipeline.errors import PermanentError
 from pipeline.logs import get_logger
 from pipeline.run.engine import StepContext
-from pipeline.run.files import inbound_path, quarantine_path, sha256_bytes, sha256_file
+from pipeline.run.files import inbound_path, quarantine_path, sha256_file
+from pipeline.run.inbound_read import BadInboundFile, clear_unsealed, read_inbound
 
 if TYPE_CHECKING:
     from pipeline.run.resources import Resources
 
 log = get_logger("run.inbound")
 _PGP_SUFFIXES = (".pgp", ".gpg", ".asc")
-
-
-class BadInboundFile(PermanentError):
-    """An inbound file that cannot be ingested; it is quarantined with this message."""
 
 
 class InboundSteps:
@@ -81,10 +76,19 @@ class InboundSteps:
     def ingest(self, ctx: StepContext) -> dict[str, Any]:
         res = self.res
         counts = {"ingested": 0, "quarantined": 0, "returns": 0, "nocs": 0, "acks": 0}
+        if clear_unsealed(res.paths.data_dir):
+            log.warning("removed plaintext an interrupted ingest left behind")
         for row in res.queries.inbound_files(states=("received",)):
             path = inbound_path(res.paths.data_dir, row.sha256, row.file_name)
             try:
-                kind, payload = self._read(path, row.sha256, row.file_name, ctx.business_date)
+                kind, payload = read_inbound(
+                    path,
+                    row.sha256,
+                    row.file_name,
+                    ctx.business_date,
+                    data_dir=res.paths.data_dir,
+                    sealer=res.sealer,
+                )
             except AchpipeError as exc:
                 self._quarantine(row.id, path, row.sha256, row.file_name, str(exc))
                 counts["quarantined"] += 1
@@ -128,45 +132,6 @@ class InboundSteps:
         target.parent.mkdir(parents=True, exist_ok=True)
         if path.is_file():
             shutil.move(str(path), target)
-
-    def _read(self, path: Path, sha: str, name: str, received: date) -> tuple[str, Any]:
-        if not path.is_file():
-            raise BadInboundFile(f"{name}: local copy {path} is missing")
-        data = path.read_bytes()
-        if sha256_bytes(data) != sha:
-            raise BadInboundFile(f"{name}: local copy does not match its recorded sha256")
-        plain = self.res.sealer.unseal(data)
-        text_start = plain.lstrip()[:1]
-        if text_start in (b"{", b"["):
-            try:
-                return "ack", json.loads(plain)
-            except ValueError as exc:
-                raise BadInboundFile(f"{name}: not valid JSON: {exc}") from exc
-        return self._nacha(plain, name, received)
-
-    def _nacha(self, plain: bytes, name: str, received: date) -> tuple[str, Any]:
-        from nacha import read as read_nacha
-
-        parsed = read_nacha(plain)
-        if parsed.file_header.height == 0 or parsed.entries.height == 0:
-            raise BadInboundFile(f"{name}: not a NACHA file with entries")
-        fatal = parsed.read_issues
-        if "severity" in fatal.columns:
-            fatal = fatal.filter(pl.col("severity") == "error")
-        if fatal.height:
-            first = fatal.row(0, named=True)
-            raise BadInboundFile(
-                f"{name}: {fatal.height} read error(s), first: line {first.get('line')}: "
-                f"{first.get('message')}"
-            )
-        returns = _returns_frame(parsed.returns, received)
-        nocs = _nocs_frame(parsed.nocs, received)
-        if returns.height == 0 and nocs.height == 0:
-            raise BadInboundFile(f"{name}: NACHA file has neither returns nor NOCs")
-        kind = (
-            "return" if returns.height and not nocs.height else "noc" if nocs.height else "return"
-        )
-        return kind, (returns, nocs)
 
     def _record_ack(self, ack: dict[str, Any], inbound_name: str) -> None:
         """Move the acknowledged outbound file to acknowledged/rejected; link trace ↔ id."""
@@ -222,41 +187,6 @@ def _ack_links(transactions: list[Any]) -> pl.DataFrame:
         }
     )
     return frame.drop_nulls()
-
-
-def _returns_frame(returns: pl.DataFrame, received: date) -> pl.DataFrame:
-    if returns.height == 0:
-        return pl.DataFrame()
-    return returns.select(
-        pl.col("trace_number"),
-        pl.col("original_trace_number").str.strip_chars(),
-        pl.col("return_reason_code").alias("return_code"),
-        pl.col("amount").cast(pl.Int64).alias("amount_cents"),
-        pl.lit(received).alias("received_date"),
-        pl.col("transaction_code").cast(pl.Int16),
-        pl.col("company_id").str.strip_chars(),
-        pl.col("sec_code"),
-        pl.col("original_rdfi_id").str.strip_chars().alias("original_rdfi"),
-        pl.col("addenda_information").str.strip_chars(),
-        pl.col("settlement_date").cast(pl.Date, strict=False)
-        if returns.schema["settlement_date"] == pl.Date
-        else pl.lit(None, dtype=pl.Date).alias("settlement_date"),
-    )
-
-
-def _nocs_frame(nocs: pl.DataFrame, received: date) -> pl.DataFrame:
-    if nocs.height == 0:
-        return pl.DataFrame()
-    return nocs.select(
-        pl.col("trace_number"),
-        pl.col("original_trace_number").str.strip_chars(),
-        pl.col("change_code"),
-        pl.col("corrected_data").fill_null(""),
-        pl.lit(received).alias("received_date"),
-        pl.col("company_id").str.strip_chars(),
-        pl.col("sec_code"),
-        pl.col("original_rdfi_id").str.strip_chars().alias("original_rdfi"),
-    )
 
 
 __all__ = ["BadInboundFile", "InboundSteps"]

@@ -38,10 +38,10 @@ class PgpSealer:
 
         return seal_for_bank(data, keys=self.keys, settings=self.settings, filename=filename)
 
-    def unseal(self, data: bytes) -> bytes:
-        from pipeline.pgp import unseal_from_bank
+    def unseal_file(self, source: Path, target: Path) -> None:
+        from pipeline.pgp import unseal_file_from_bank
 
-        return unseal_from_bank(data, keys=self.keys, settings=self.settings).plaintext
+        unseal_file_from_bank(source, target, keys=self.keys, settings=self.settings)
 
 
 class SftpTransport:

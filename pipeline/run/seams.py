@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import Any, Protocol
 
 from pipeline.run.steps import StepName
@@ -121,8 +122,10 @@ class Sealer(Protocol):
         """Sign + encrypt, self-tested (decrypt with the archive key, compare hashes)."""
         ...
 
-    def unseal(self, data: bytes) -> bytes:
-        """Decrypt and verify the bank's signature; plain data passes only if allowed."""
+    def unseal_file(self, source: Path, target: Path) -> None:
+        """Decrypt and verify the bank's signature (plain data passes only if allowed), file
+        to file: ``target`` (replaced if present) is written only once the data and the
+        signature are verified; on error nothing is left behind."""
         ...
 
 

@@ -11,7 +11,10 @@ PGP rows: seal = sign + encrypt to two recipients (bank + archive), ours includi
 self-test decryption; unseal = decrypt + verify: ours ``unseal(path.read_bytes())`` with the
 plaintext in memory, gpg's ``--decrypt`` to /dev/null; "to file" rows: ours
 ``unseal_file(path, new path)`` (temp file renamed after verification), gpg's stdout to a new
-file (both outputs removed before each run, outside the timing). "gpg-made" is what
+file (both outputs removed before each run, outside the timing); "ingest" rows: what the
+nightly ingest does before it parses (``pipeline.run.inbound_read.unsealed_copy``: check the
+recorded SHA-256 of the sealed file, ``unseal_file`` to its work file, remove it) against
+gpg's stdout to a new file. "gpg-made" is what
 ``gpg --sign --encrypt`` writes when fed from stdin (partial-length packets, the case pgpy
 alone parses in 24 s).
 """
@@ -28,6 +31,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -111,9 +115,27 @@ def best(runs: int, fn: Callable[[], Result]) -> Result:
     )
 
 
+class _BankSealer:
+    """The run's sealer (``pipeline.run.resources.PgpSealer``) without a configuration."""
+
+    def __init__(self, keys: Any) -> None:
+        self.keys = keys
+
+    def unseal_file(self, source: Path, target: Path) -> None:
+        from pipeline.pgp import unseal_file_from_bank
+        from pipeline.pgp_settings import PgpSettings
+
+        unseal_file_from_bank(source, target, keys=self.keys, settings=PgpSettings())
+
+
 def bench_pgp(work: Path, size_mb: int, runs: int, selected: Callable[[str], bool]) -> None:
     from pipeline.keys import export_key, generate_key, load_key
     from pipeline.pgp import seal, unseal, unseal_file
+    from pipeline.pgp_settings import PgpKeys
+    from pipeline.run.files import sha256_file
+    from pipeline.run.inbound_read import unsealed_copy
+
+    recorded: dict[Path, str] = {}
 
     plain = work / "plain.ach"
     with open(plain, "wb") as fh:  # in 1 MB pieces: the parent's RSS stays small
@@ -204,6 +226,23 @@ def bench_pgp(work: Path, size_mb: int, runs: int, selected: Callable[[str], boo
 
                 return run
 
+            def do_ingest_unseal(path: Path) -> Callable[[], None]:
+                """What the nightly ingest does before parsing: check the recorded sha256,
+                unseal to its work file (read_inbound's unsealed_copy), remove it."""
+
+                def run() -> None:
+                    keys = PgpKeys(
+                        ours=load_key(work / "bank.asc"),
+                        bank=load_key(work / "ours.asc").public,
+                        archive=load_key(work / "bank.asc"),
+                    )
+                    sealer = _BankSealer(keys)
+                    sha = recorded[path]
+                    with unsealed_copy(path, sha, path.name, data_dir=work, sealer=sealer) as out:
+                        assert out.stat().st_size == plain.stat().st_size
+
+                return run
+
             def fresh(run: Callable[[], Result]) -> Callable[[], Result]:
                 def wrapped() -> Result:
                     for name in ("out.ours", "out.gpg"):
@@ -248,12 +287,19 @@ def bench_pgp(work: Path, size_mb: int, runs: int, selected: Callable[[str], boo
                     lambda a=gpg_seal: in_process(a, stdin=plain),
                 )
             gpg_open = [*gpg, "--decrypt"]
-            wanted = [f"unseal {tag}", f"unseal {tag} to file"]
+            wanted = [f"unseal {tag}", f"unseal {tag} to file", f"ingest unseal {tag}"]
             if any(map(selected, wanted)) and not sealed.exists():
                 in_child(do_seal)  # the unseal row reads our sealed file
-            wanted = [f"unseal gpg-made {tag}", f"unseal gpg-made {tag} to file"]
+            wanted = [
+                f"unseal gpg-made {tag}",
+                f"unseal gpg-made {tag} to file",
+                f"ingest unseal gpg-made {tag}",
+            ]
             if any(map(selected, wanted)) and not made.exists():
                 in_process(gpg_seal, stdin=plain, stdout=made)
+            for done in (sealed, made):  # the ingest checks the hash fetch recorded
+                if done.exists() and done not in recorded:
+                    recorded[done] = sha256_file(done)
             row(
                 f"unseal {tag}",
                 lambda p=sealed: in_child(do_unseal(p)),
@@ -268,6 +314,13 @@ def bench_pgp(work: Path, size_mb: int, runs: int, selected: Callable[[str], boo
                 row(
                     f"{label} to file",
                     fresh(lambda p=source: in_child(do_unseal_file(p))),
+                    fresh(
+                        lambda a=gpg_open, p=source: in_process(a, stdin=p, stdout=work / "out.gpg")
+                    ),
+                )
+                row(
+                    f"ingest {label}",
+                    fresh(lambda p=source: in_child(do_ingest_unseal(p))),
                     fresh(
                         lambda a=gpg_open, p=source: in_process(a, stdin=p, stdout=work / "out.gpg")
                     ),

@@ -112,6 +112,9 @@ def _open_sftp(transport: paramiko.Transport) -> paramiko.SFTPClient:
     if channel is None:
         raise paramiko.SSHException("could not open the sftp subsystem")
     channel.in_buffer = PacketPipe()
+    # Window adjustments every half window instead of paramiko's tenth: a send from the
+    # reading thread is a GIL hand-over, and the server is never short of window either way.
+    channel.in_window_threshold = WINDOW_SIZE // 2
     channel.invoke_subsystem("sftp")
     return paramiko.SFTPClient(channel)
 

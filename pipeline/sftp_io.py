@@ -25,12 +25,11 @@ from paramiko.sftp import (
     CMD_DATA,
     CMD_EXTENDED,
     CMD_EXTENDED_REPLY,
-    CMD_READ,
     CMD_STATUS,
     CMD_WRITE,
-    int64,
 )
 
+from pipeline.sftp_wire import Wire
 from pipeline.transport_errors import SftpConflictError, SftpVerifyError
 
 __all__ = [
@@ -56,6 +55,7 @@ CHUNK = 1 << 20
 # one SSH packet, not eight: measured download CPU 2.3 -> 0.8 s per 100 MB. Servers that
 # answer less are followed: the request size drops to what they return.
 READ_SIZE = 255 * 1024
+_BATCH = 8  # read requests sent together (one SSH packet), once the window has room
 READ_AHEAD = 8 << 20  # bytes of reads in flight: the receive window (sftp_connect.WINDOW_SIZE)
 _MIN_READ = 8192  # a server's odd short reply never shrinks requests below this
 MAX_WRITE = 255 * 1024  # never more per write, whatever a server's limits say
@@ -229,113 +229,139 @@ def iter_remote(
     *,
     read_size: int = READ_SIZE,
     read_ahead: int = READ_AHEAD,
-) -> Iterator[bytes]:
-    """The first ``total`` bytes of an open remote file, in order, ~``read_ahead`` in flight.
+) -> Iterator[list[bytes]]:
+    """The first ``total`` bytes of an open remote file, in order, ~``read_ahead`` in flight;
+    each reply's data as the pieces it arrived in (:class:`pipeline.sftp_wire.Wire`).
 
     Why not paramiko's ``prefetch``: it queues every read of the file up front from a thread
     and was measured dropping to 4 MB/s (and stalling for 17 s) on some runs; a bounded
-    window of reads read back in order is steady. Replies may arrive in any order; a short
-    read is completed with a follow-up request, and later requests shrink to the size the
-    server returned (servers cap reads at 32-255 KiB). A silent server trips the channel
+    window of reads read back in order is steady. Requests go out ``_BATCH`` at a time (one
+    SSH packet) once that much of the window is free. Replies may arrive in any order; a
+    short read is completed with a follow-up request, and later requests shrink to the size
+    the server returned (servers cap reads at 32-255 KiB). A silent server trips the channel
     timeout (``io_timeout``) and the caller's stall handling.
     """
-    replies = _Replies()
-    pending: deque[tuple[int, int, int]] = deque()  # (request, offset, length)
+    wire = Wire(sftp)
+    pending: deque[tuple[int, int, int]] = deque()  # (request, offset, length), file order
+    ours: set[int] = set()  # requests not answered yet
+    early: dict[int, tuple[int, list[bytes] | paramiko.Message]] = {}  # answered out of order
     offset = 0
     size = read_size
 
-    def request(at: int, length: int) -> None:
-        num = sftp._async_request(replies, CMD_READ, handle.handle, int64(at), int(length))
-        pending.append((num, at, length))
+    def refill(*, force: bool = False) -> None:
+        nonlocal offset
+        room = max(1, read_ahead // size) - len(pending)
+        if offset >= total or room <= 0 or (room < _BATCH and pending and not force):
+            return
+        spans = []
+        while offset < total and len(spans) < room:
+            length = min(size, total - offset)
+            spans.append((offset, length))
+            offset += length
+        for num, (at, length) in zip(wire.send_reads(handle.handle, spans), spans, strict=True):
+            pending.append((num, at, length))
+            ours.add(num)
 
-    while offset < total and len(pending) * size < read_ahead:
-        length = min(size, total - offset)
-        request(offset, length)
-        offset += length
+    refill(force=True)
     while pending:
         num, at, length = pending.popleft()
-        while num not in replies.replies:
-            sftp._read_response()
-        kind, msg = replies.replies.pop(num)
-        if kind == CMD_STATUS:
-            sftp._convert_status(msg)  # raises EOFError / OSError with the server's code
+        while num not in early:
+            kind, got, body = wire.reply(ours)
+            if got in ours:
+                ours.discard(got)
+                early[got] = (kind, body)
+            elif isinstance(body, paramiko.Message):
+                wire.dispatch(kind, got, body)
+        kind, body = early.pop(num)
+        if kind == CMD_STATUS and isinstance(body, paramiko.Message):
+            sftp._convert_status(body)  # raises EOFError / OSError with the server's code
             raise OSError(f"unexpected status reply reading at offset {at}")
-        if kind != CMD_DATA:
+        if kind != CMD_DATA or isinstance(body, paramiko.Message):
             raise OSError(f"unexpected SFTP reply type {kind} reading at offset {at}")
-        data = msg.get_string()
-        if not data:
+        got_len = sum(map(len, body))
+        if not got_len:
             raise EOFError(f"remote file ended at {at} of {total} bytes")
-        if len(data) < length:  # short read: fetch the rest before anything queued after
+        if got_len < length:  # short read: fetch the rest before anything queued after
             if at + length < total:  # not the file's end: the server's maximum read
-                size = min(size, max(len(data), _MIN_READ))
-            rest_at, rest_len = at + len(data), length - len(data)
-            num = sftp._async_request(
-                replies, CMD_READ, handle.handle, int64(rest_at), int(rest_len)
-            )
-            pending.appendleft((num, rest_at, rest_len))
-        yield data
-        while offset < total and len(pending) * size < read_ahead:
-            length = min(size, total - offset)
-            request(offset, length)
-            offset += length
-    # Replies still in flight after an error reach ``replies`` (registered with paramiko)
-    # and are dropped with it; the retry wrapper reconnects on transient errors anyway.
+                size = min(size, max(got_len, _MIN_READ))
+            rest_at, rest_len = at + got_len, length - got_len
+            (follow,) = wire.send_reads(handle.handle, [(rest_at, rest_len)])
+            pending.appendleft((follow, rest_at, rest_len))
+            ours.add(follow)
+        yield body
+        refill()
+    # Replies still in flight after an error are not registered with paramiko: its next
+    # ``_read_response`` drops them; the retry wrapper reconnects on transient errors anyway.
 
 
 class _Drain:
-    """Hashes (and optionally writes) downloaded chunks on a second thread.
+    """Hashes and optionally writes downloaded pieces on a second thread.
 
     Why: SHA-256 and file writes of large buffers release the GIL, so doing them beside the
     network reads keeps read replies flowing; done inline they stalled the read window and a
-    100 MB download took 1.2-1.6 s instead of 0.8 s on loopback. The queue is bounded
-    (``depth`` chunks, ~16 MiB) so a slow disk slows the download rather than filling memory.
-    An error on the drain thread (disk full) is raised to the reader at the next chunk or at
-    :meth:`finish`; the thread keeps discarding after an error so the reader never blocks.
+    100 MB download took 1.2-1.6 s instead of 0.8 s on loopback. Each reply's pieces are
+    hashed one by one and written with one ``writev`` (no join). The queue is bounded
+    (``depth`` replies, ~16 MiB) so a slow disk slows the download rather than filling
+    memory. An error on the drain thread (disk full) is raised to the reader at the next
+    reply or at :meth:`finish`; the thread keeps discarding after an error so the reader
+    never blocks.
     """
 
     def __init__(self, sink: Path | None, depth: int = 64) -> None:
         self.digest = hashlib.sha256()
         self.size = 0
         self.error: BaseException | None = None
-        self._out = open(sink, "xb") if sink is not None else None  # noqa: SIM115 - closed in finish
-        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=depth)
+        # O_EXCL: never write into a file someone else made
+        self._fd = -1 if sink is None else os.open(sink, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+        self._queue: queue.Queue[list[bytes] | None] = queue.Queue(maxsize=depth)
         self._thread = threading.Thread(target=self._run, name="sftp-drain", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
         while True:
-            chunk = self._queue.get()
-            if chunk is None:
+            pieces = self._queue.get()
+            if pieces is None:
                 return
             if self.error is not None:
                 continue
             try:
-                self.digest.update(chunk)
-                if self._out is not None:
-                    self._out.write(chunk)
+                for piece in pieces:
+                    self.digest.update(piece)
+                if self._fd >= 0:
+                    _write_all(self._fd, pieces)
             except BaseException as exc:  # handed to the reader thread
                 self.error = exc
 
-    def put(self, chunk: bytes) -> None:
+    def put(self, pieces: list[bytes]) -> None:
         if self.error is not None:
             raise self.error
-        self.size += len(chunk)
-        self._queue.put(chunk)
+        self.size += sum(map(len, pieces))
+        self._queue.put(pieces)
 
     def finish(self, *, ok: bool) -> None:
-        """Stop the thread; when ``ok``, flush and fsync the sink and raise a drain error."""
+        """Stop the thread; when ``ok``, fsync the sink and raise a drain error."""
         self._queue.put(None)
         self._thread.join()
-        out, self._out = self._out, None
+        fd, self._fd = self._fd, -1
         try:
-            if ok and self.error is None and out is not None:
-                out.flush()
-                os.fsync(out.fileno())
+            if ok and self.error is None and fd >= 0:
+                os.fsync(fd)
         finally:
-            if out is not None:
-                out.close()
+            if fd >= 0:
+                os.close(fd)
         if ok and self.error is not None:
             raise self.error
+
+
+def _write_all(fd: int, pieces: list[bytes]) -> None:
+    """``writev`` until every byte of ``pieces`` is written (a write may stop short)."""
+    views = [memoryview(p) for p in pieces if p]
+    while views:
+        written = os.writev(fd, views[:1024])  # IOV_MAX
+        while views and written >= len(views[0]):
+            written -= len(views.pop(0))
+        if written:
+            views[0] = views[0][written:]
 
 
 def read_remote(
@@ -347,8 +373,8 @@ def read_remote(
         drain = _Drain(sink)
         ok = False
         try:
-            for chunk in iter_remote(sftp, handle, total, read_size=server_limits(sftp)[0]):
-                drain.put(chunk)
+            for pieces in iter_remote(sftp, handle, total, read_size=server_limits(sftp)[0]):
+                drain.put(pieces)
             ok = True
         finally:
             drain.finish(ok=ok)

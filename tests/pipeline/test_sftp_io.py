@@ -1,7 +1,8 @@
-"""The windowed reader's reassembly: replies out of order and short reads.
+"""The windowed reader's reassembly (replies out of order, short reads, foreign replies) and
+the writer's framing.
 
-OpenSSH answers in order and in full, so the real-sshd tests never reach these paths; this
-stand-in implements the three SFTPClient methods the reader uses and misbehaves on purpose.
+OpenSSH answers in order and in full, so the real-sshd tests never reach these paths; these
+stand-ins speak the SFTP wire format on a fake channel and misbehave on purpose.
 """
 
 from __future__ import annotations
@@ -9,13 +10,14 @@ from __future__ import annotations
 import hashlib
 import os
 import random
+import struct
 import threading
 from contextlib import contextmanager
 from types import SimpleNamespace
 
 import paramiko
 import pytest
-from paramiko.sftp import CMD_DATA, CMD_STATUS, CMD_WRITE
+from paramiko.sftp import CMD_DATA, CMD_READ, CMD_STATUS, CMD_WRITE
 
 from pipeline.sftp_io import _Drain, iter_remote, write_exclusive, write_size
 
@@ -24,74 +26,122 @@ class Handle:
     handle = b"h"
 
 
-class ShuffledShortServer:
-    """Answers pending reads in random order; every third answer is cut short."""
+class ReadServer:
+    """Enough of SFTPClient and its channel for iter_remote, at the wire: parses the raw read
+    requests sent to the channel and answers with raw replies, pending reads in random order
+    (``shuffle``), every third one cut short (``short``), at most ``cap`` bytes per read,
+    and hands the reply stream back in random-sized receives (so headers and data split)."""
 
-    def __init__(self, data: bytes, seed: int) -> None:
+    def __init__(self, data: bytes, seed: int, *, shuffle=True, short=True, cap=None) -> None:
         self.data = data
         self.rng = random.Random(seed)
-        self.queue: list[tuple[object, int, int, int]] = []
-        self.next = 0
+        self.shuffle, self.short, self.cap = shuffle, short, cap
+        self.queue: list[tuple[int, int, int]] = []  # (request, offset, length)
+        self.asked: list[int] = []
+        self.sends = 0
         self.count = 0
+        self.inject: list[bytes] = []  # raw replies sent before the next answer
+        self.request_number = 0
+        self._expecting: dict[int, object] = {}
+        self._lock = threading.Lock()
+        self.out = bytearray()
 
-    def _async_request(self, fileobj, t, handle, offset, length):
-        num = self.next
-        self.next += 1
-        self.queue.append((fileobj, num, int(offset), int(length)))
-        return num
+    def get_channel(self):
+        return SimpleNamespace(sendall=self._sendall, recv=self._recv)
 
-    def _read_response(self):
-        fileobj, num, offset, length = self.queue.pop(self.rng.randrange(len(self.queue)))
+    def _sendall(self, stream: bytes) -> None:
+        self.sends += 1
+        while stream:
+            length, kind, num, hlen = struct.unpack(">IBII", stream[:13])
+            assert kind == CMD_READ and stream[13 : 13 + hlen] == b"h"
+            offset, size = struct.unpack(">QI", stream[13 + hlen : 25 + hlen])
+            assert length == 21 + hlen  # type, id, handle string, offset, length
+            self.queue.append((num, offset, size))
+            self.asked.append(size)
+            stream = stream[4 + length :]
+
+    def _recv(self, n: int) -> bytes:
+        if not self.out:
+            self._answer()
+        take = min(n, len(self.out), self.rng.randint(1, 70_000))
+        piece = bytes(self.out[:take])
+        del self.out[:take]
+        return piece
+
+    def _answer(self) -> None:
+        if self.inject:
+            self.out += self.inject.pop(0)
+            return
+        assert self.queue, "the reader waits for a reply to nothing"
+        index = self.rng.randrange(len(self.queue)) if self.shuffle else 0
+        num, offset, length = self.queue.pop(index)
         self.count += 1
-        if self.count % 3 == 0 and length > 1:
+        if self.cap:
+            length = min(length, self.cap)
+        if self.short and self.count % 3 == 0 and length > 1:
             length = self.rng.randrange(1, length)
-        msg = paramiko.Message()
-        msg.add_string(self.data[offset : offset + length])
-        msg.rewind()
-        fileobj._async_response(CMD_DATA, msg, num)
+        body = self.data[offset : offset + length]
+        if not body:  # SSH_FX_EOF
+            self.out += struct.pack(">IBIII", 17, CMD_STATUS, num, 1, 0) + b"\0\0\0\0"
+            return
+        self.out += struct.pack(">IBII", 9 + len(body), CMD_DATA, num, len(body)) + body
 
-    def _convert_status(self, msg):  # pragma: no cover - never sent here
-        raise AssertionError("no status replies in this test")
+    def _convert_status(self, msg):
+        code = msg.get_int()
+        if code == 1:
+            raise EOFError("end of file")
+        raise OSError(f"status {code}")
+
+
+def _read_all(server: ReadServer, total: int, **kwargs) -> bytes:
+    return b"".join(b"".join(pieces) for pieces in iter_remote(server, Handle(), total, **kwargs))
 
 
 def test_out_of_order_and_short_replies_reassemble_in_order():
     data = os.urandom(1_000_003)
     for seed in range(3):
-        server = ShuffledShortServer(data, seed)
-        got = b"".join(
-            iter_remote(server, Handle(), len(data), read_size=32768, read_ahead=7 * 32768)
-        )
+        server = ReadServer(data, seed)
+        got = _read_all(server, len(data), read_size=32768, read_ahead=16 * 32768)
         assert hashlib.sha256(got).digest() == hashlib.sha256(data).digest()
-
-
-class CappedServer(ShuffledShortServer):
-    """Answers in order, never more than ``cap`` bytes per read (as some servers do)."""
-
-    def __init__(self, data: bytes, cap: int) -> None:
-        super().__init__(data, 0)
-        self.cap = cap
-        self.asked: list[int] = []
-
-    def _async_request(self, fileobj, t, handle, offset, length):
-        self.asked.append(int(length))
-        return super()._async_request(fileobj, t, handle, offset, length)
-
-    def _read_response(self):
-        fileobj, num, offset, length = self.queue.pop(0)
-        msg = paramiko.Message()
-        msg.add_string(self.data[offset : offset + min(length, self.cap)])
-        msg.rewind()
-        fileobj._async_response(CMD_DATA, msg, num)
+        assert not server.queue
+        # requests go out in batches, not one send each (follow-ups of short reads alone)
+        assert server.sends < len(server.asked) * 0.6
 
 
 def test_requests_shrink_to_the_servers_maximum_read():
     data = os.urandom(3_000_001)
-    server = CappedServer(data, 65536)
-    got = iter_remote(server, Handle(), len(data), read_size=262144, read_ahead=4 * 262144)
-    assert b"".join(got) == data
+    server = ReadServer(data, 0, shuffle=False, short=False, cap=65536)
+    got = _read_all(server, len(data), read_size=262144, read_ahead=4 * 262144)
+    assert got == data
     # only the first read-ahead (4 requests and the follow-ups that complete them) asks more
     assert len([n for n in server.asked if n > 65536]) <= 4 * 4
     assert max(server.asked[-10:]) <= 65536 and len(server.asked) < 80
+
+
+def test_a_reply_that_is_not_ours_goes_to_its_waiter():
+    data = os.urandom(300_000)
+    server = ReadServer(data, 1)
+    seen = []
+    server._expecting[10_000] = SimpleNamespace(
+        _async_response=lambda kind, msg, num: seen.append((kind, num, msg.get_int()))
+    )
+    server.inject.append(struct.pack(">IBIII", 17, CMD_STATUS, 10_000, 0, 0) + b"\0" * 4)
+    assert _read_all(server, len(data), read_size=32768, read_ahead=4 * 32768) == data
+    assert seen == [(CMD_STATUS, 10_000, 0)] and 10_000 not in server._expecting
+
+
+def test_a_file_shorter_than_expected_is_an_eof_error():
+    data = os.urandom(100_000)
+    server = ReadServer(data, 2, shuffle=False, short=False)
+    with pytest.raises(EOFError):
+        _read_all(server, len(data) + 50_000, read_size=32768, read_ahead=4 * 32768)
+
+
+def test_a_dropped_connection_is_an_eof_error():
+    server = ReadServer(os.urandom(100_000), 3, shuffle=False, short=False)
+    server._recv = lambda n: b""  # the channel was closed
+    with pytest.raises(EOFError, match="dropped"):
+        _read_all(server, 100_000, read_size=32768, read_ahead=4 * 32768)
 
 
 class WriteServer:
@@ -171,39 +221,30 @@ def test_writes_fill_whole_channel_packets_and_all_statuses_are_checked(max_writ
         write_exclusive(failing, "inbox/g", data, window=5)
 
 
-def test_drain_hashes_and_writes_every_chunk_in_order(tmp_path):
-    chunks = [os.urandom(random.randint(1, 70_000)) for _ in range(300)]
+def test_drain_hashes_and_writes_every_piece_in_order(tmp_path):
+    replies = [
+        [os.urandom(random.randint(1, 70_000)) for _ in range(random.randint(1, 4))]
+        for _ in range(300)
+    ]
     sink = tmp_path / "out.bin"
     drain = _Drain(sink, depth=4)
-    for chunk in chunks:
-        drain.put(chunk)
+    for pieces in replies:
+        drain.put(pieces)
     drain.finish(ok=True)
-    data = b"".join(chunks)
+    data = b"".join(b"".join(pieces) for pieces in replies)
     assert sink.read_bytes() == data
     assert drain.digest.hexdigest() == hashlib.sha256(data).hexdigest()
     assert drain.size == len(data)
-
-
-class _FullDisk:
-    def write(self, _data):
-        raise OSError(28, "No space left on device")
-
-    def flush(self):
-        pass
-
-    def fileno(self):
-        raise AssertionError("never fsynced after a failed write")
-
-    def close(self):
-        pass
+    with pytest.raises(FileExistsError):  # never writes into a file that is already there
+        _Drain(sink)
 
 
 def test_drain_write_error_reaches_the_reader_without_blocking(tmp_path):
     drain = _Drain(tmp_path / "out.bin", depth=2)
-    drain._out.close()
-    drain._out = _FullDisk()
+    os.close(drain._fd)
+    drain._fd = os.open("/dev/full", os.O_WRONLY)  # every write: ENOSPC
     with pytest.raises(OSError, match="No space left"):
         for _ in range(1000):  # far more than the queue holds: must fail, never hang
-            drain.put(b"x" * 1024)
+            drain.put([b"x" * 1024])
         drain.finish(ok=True)
     drain.finish(ok=False)

@@ -250,8 +250,10 @@ def iter_remote(
 
     def refill(*, force: bool = False) -> None:
         nonlocal offset
-        room = max(1, read_ahead // size) - len(pending)
-        if offset >= total or room <= 0 or (room < _BATCH and pending and not force):
+        slots = max(1, read_ahead // size)
+        room = slots - len(pending)
+        batch = min(_BATCH, max(1, slots // 2))  # a small window still keeps half in flight
+        if offset >= total or room <= 0 or (room < batch and pending and not force):
             return
         spans = []
         while offset < total and len(spans) < room:

@@ -78,6 +78,21 @@ def install(point: str) -> None:
         from pipeline.sftp import SftpClient
 
         _wrap(SftpClient, "archive", lambda *a, **k: True)
+    elif point == "ingest:unseal":  # plaintext written to the temporary file, not verified
+        from pipeline import pgp
+
+        write_views = pgp._FileSink.write_views
+
+        def write_then_die(self: Any, views: Any) -> None:
+            write_views(self, views)
+            os.fsync(self.fd)
+            _die()
+
+        pgp._FileSink.write_views = write_then_die  # type: ignore[method-assign]
+    elif point == "ingest:parse":  # the verified plaintext is in the work directory
+        from pipeline.run import inbound_read
+
+        _wrap(inbound_read, "_first_byte", lambda *a, **k: True)
     elif point == "ingest:record":
         _wrap(Ledger, "mark_inbound_ingested", lambda *a, **k: True)
     else:

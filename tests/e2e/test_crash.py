@@ -25,6 +25,8 @@ CRASH_POINTS = [
     "verify:record",
     "fetch:record",
     "fetch:archive",
+    "ingest:unseal",
+    "ingest:parse",
     "ingest:record",
     "refresh:commit",
     "reconcile:commit",
@@ -54,6 +56,10 @@ def _two_nights(world: World, crash: str | None) -> None:
     if crash is not None:
         killed = world.run(DAY2, crash=crash)
         assert killed.code == -9, (killed.code, killed.stderr[-2000:])
+        if crash in ("ingest:unseal", "ingest:parse"):  # a file's plaintext was on disk
+            left = world.base / "data" / "inbound" / ".unsealed"
+            pattern = "*.plain" if crash == "ingest:parse" else ".*.partial"
+            assert [p for p in left.glob(pattern) if p.stat().st_size], crash
     result = world.run(DAY2)
     for _ in range(20):
         # Postgres frees a killed session's advisory lock when it notices the dead client:
@@ -87,6 +93,8 @@ def test_sigkill_then_rerun_is_exactly_once(make_world: Callable[..., World], po
     assert len(state["uploads"]) == len(set(state["uploads"]))  # one copy per file on the server
     assert not list((world.sshd.root / "inbound").glob("*.part"))
     assert all(s != "received" for _, s, _ in state["inbound"])  # nothing left half-ingested
+    unsealed = world.base / "data" / "inbound" / ".unsealed"
+    assert not unsealed.exists() or not any(unsealed.iterdir())  # no plaintext left behind
     assert state == reference["state"]
     assert_frame_equal(world.report_items(DAY2), reference["items"])
     assert world.scalar("SELECT state FROM runs WHERE business_date = %s", DAY2) == "finished"

@@ -27,7 +27,7 @@ from nacha.errors import AchpipeError
 from pipeline.actions.run_hooks import after_ingest
 from pipeline.logs import get_logger
 from pipeline.run.engine import StepContext
-from pipeline.run.files import inbound_path, quarantine_path, sha256_file
+from pipeline.run.files import inbound_path, quarantine_path
 from pipeline.run.inbound_read import BadInboundFile, clear_unsealed, read_inbound
 
 if TYPE_CHECKING:
@@ -52,8 +52,9 @@ class InboundSteps:
         for remote in res.transport.list_inbound():
             # Downloaded to a private directory first (temp name, fsync, rename), then moved
             # under its hash, so the local copy the ledger row points at is always complete.
-            got, _ = res.transport.download(remote, partial)
-            sha = sha256_file(got)
+            # The transport hashed the bytes as it wrote them (the SFTP client's drain), so
+            # no second pass over the file; ingest checks the copy against it again.
+            got, sha = res.transport.download(remote, partial)
             final = inbound_path(data_dir, sha, remote.name)
             os.replace(got, final)
             record = res.ledger.record_inbound_file(

@@ -210,9 +210,11 @@ BEGIN
     IF upper_day IS NULL THEN
         DROP TABLE entries_legacy;
     ELSE
+        -- its key on id alone gives way to the parent's (id, effective_date), built here
+        ALTER TABLE entries_legacy DROP CONSTRAINT entries_legacy_id_key;
         EXECUTE format('ALTER TABLE entries ATTACH PARTITION entries_legacy'
                        ' FOR VALUES FROM (MINVALUE) TO (%L)', upper_day);
-        ALTER TABLE entries_legacy DROP CONSTRAINT entries_legacy_id_key;
+        ALTER INDEX entries_legacy_pkey RENAME TO entries_pkey_legacy;
     END IF;
 END
 $$;

@@ -16,7 +16,6 @@ takes anyway (readers and row writers are not blocked by it).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date, timedelta
 
@@ -49,38 +48,35 @@ _INDEXES: tuple[tuple[str, str], ...] = (
 # Sorting a million keys in memory instead of in temporary files (this transaction only).
 _INDEX_BUILD_MEMORY = "256MB"
 
-_BOUND = re.compile(r"FOR VALUES FROM \((.+)\) TO \((.+)\)")
-
-
-def _bound(text: str) -> date | None:
-    """A range partition bound as pg_get_expr prints it: '2026-03-01' or MINVALUE/MAXVALUE."""
-    text = text.strip()
-    if text.upper() in ("MINVALUE", "MAXVALUE"):
-        return None
-    return date.fromisoformat(text.strip("'"))
+# The range partitions of entries as (low, high) dates, MINVALUE/MAXVALUE as -/+infinity.
+# The bounds are read back from pg_get_expr's text and cast in SQL, so the session's DateStyle
+# prints and parses them alike.
+_RANGES = (
+    "SELECT CASE WHEN b.low = 'MINVALUE' THEN '-infinity'::date"
+    "            ELSE btrim(b.low, '''')::date END AS low,"
+    "       CASE WHEN b.high = 'MAXVALUE' THEN 'infinity'::date"
+    "            ELSE btrim(b.high, '''')::date END AS high"
+    " FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid,"
+    " LATERAL (SELECT substring(pg_get_expr(c.relpartbound, c.oid) FROM 'FROM [(](.*)[)] TO')"
+    "                 AS low,"
+    "                 substring(pg_get_expr(c.relpartbound, c.oid) FROM 'TO [(](.*)[)]$')"
+    "                 AS high) b"
+    " WHERE i.inhparent = 'entries'::regclass AND b.low IS NOT NULL"
+)
 
 
 def days_with_rows_elsewhere(conn: psycopg.Connection, days: Sequence[date]) -> set[date]:
-    """Those of ``days`` that a partition already covers, or that have rows in the default."""
-    covered: set[date] = set()
-    rows = conn.execute(
-        "SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) FROM pg_inherits i"
-        " JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'entries'::regclass"
+    """Those of ``days`` that a partition already covers, or that have rows in the default.
+
+    Answered by position in ``days`` (ordinality), never by parsing dates printed as text.
+    """
+    found = conn.execute(
+        "SELECT DISTINCT u.n FROM unnest(%s::date[]) WITH ORDINALITY AS u(day, n)"
+        f" WHERE EXISTS (SELECT 1 FROM ({_RANGES}) r WHERE u.day >= r.low AND u.day < r.high)"
+        "    OR EXISTS (SELECT 1 FROM entries_default d WHERE d.effective_date = u.day)",
+        (list(days),),
     ).fetchall()
-    for name, bound in rows:
-        found = _BOUND.fullmatch(bound or "")
-        if found is None:  # DEFAULT
-            in_default = conn.execute(
-                sql.SQL(
-                    "SELECT DISTINCT effective_date FROM {} WHERE effective_date = ANY(%s)"
-                ).format(sql.Identifier(name)),
-                (list(days),),
-            ).fetchall()
-            covered.update(d for (d,) in in_default)
-            continue
-        low, high = _bound(found.group(1)), _bound(found.group(2))
-        covered.update(d for d in days if (low is None or d >= low) and (high is None or d < high))
-    return covered
+    return {days[n - 1] for (n,) in found}
 
 
 def load_entries(

@@ -243,3 +243,15 @@ def test_migration_keeps_the_entries_recorded_before_it(
     record_file(ledger, entries_frame(traces(1, 2)), effective=date(2026, 3, 4), name="new.ach")
     assert _count(empty, "entries_20260304") == 2
     assert _count(empty, "entries") == 6
+
+
+@pytest.mark.parametrize("style", ["ISO, MDY", "SQL, DMY", "German", "Postgres, MDY"])
+def test_known_days_are_found_under_any_datestyle(ledger: Ledger, pg_conn, style: str) -> None:
+    """Partition bounds are printed in the session's DateStyle; they are compared in SQL, so a
+    day's partition is found whatever the style (else ATTACH would fail on an overlap)."""
+    record_file(ledger, entries_frame(traces(1, 1)), effective=date(2026, 3, 13), name="one")
+    pg_conn.execute(f"SET DateStyle = '{style}'")
+    days = [date(2026, 3, 12), date(2026, 3, 13), date(2026, 3, 14)]
+    assert days_with_rows_elsewhere(pg_conn, days) == {date(2026, 3, 13)}
+    record_file(ledger, entries_frame(traces(2, 1)), effective=date(2026, 3, 13), name="two")
+    assert _count(pg_conn, "entries_20260313") == 2

@@ -2,8 +2,9 @@
 
 A day (effective date) that has no partition yet gets a fresh table: its rows are COPYed in
 (FREEZE: written frozen, never rewritten by hint bits or vacuum), its indexes are built by
-sorting, and it is attached as the day's partition — a million entries cost about a third of
-the server CPU of inserting them into live indexes one by one. A day that already has a
+sorting, and it is attached as the day's partition: the four indexes of a million entries
+cost about 1 s of server CPU built so, against over 2 s as a million insertions each (and the
+whole load about 3 s against 5). A day that already has a
 partition (a second file for the same effective date, or rows some other writer left in
 ``entries_default``) is COPYed through the parent into the live indexes, which then refuse a
 duplicate (trace number, effective date) row by row.

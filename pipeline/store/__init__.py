@@ -7,6 +7,7 @@ Start here: :func:`open_ledger` (config → migrated :class:`Ledger`), or
 from pipeline.store.copy import copy_frame, copy_frames
 from pipeline.store.database import DatabaseTarget, connect, open_database, open_ledger
 from pipeline.store.embedded import EmbeddedPostgres, default_data_dir, embedded_postgres
+from pipeline.store.entries_load import load_entries
 from pipeline.store.errors import (
     DatabaseUnavailable,
     DuplicateError,
@@ -68,6 +69,7 @@ __all__ = [
     "copy_frames",
     "default_data_dir",
     "embedded_postgres",
+    "load_entries",
     "load_migrations",
     "map_psycopg_error",
     "mask_corrected_data",

@@ -4,6 +4,12 @@ Binary COPY of 1,000,000 rows takes ~0.7 s here, executemany 9-17 s (platform fi
 every bulk path of the ledger goes through :func:`copy_frame`. Binary COPY needs the exact
 Postgres type of each target column; they are read from the catalog, so a frame only has to
 carry values that fit (Int64 into a smallint column is fine if the values fit).
+
+The COPY stream is built column-wise: each frame is cast to the columns' exact widths and
+encoded by pgpq (Arrow → Postgres binary, in Rust) — about 0.4 s of client CPU for a million
+ledger entries, against ~2 s for psycopg's per-row ``write_row`` of Python values. Types pgpq
+is not used for here (numeric, timestamps, json …) keep the per-row path, which converts
+Python values exactly as psycopg's dumpers always did.
 """
 
 from __future__ import annotations
@@ -15,7 +21,9 @@ from decimal import Decimal
 
 import polars as pl
 import psycopg
+from pgpq import ArrowToPostgresBinaryEncoder
 from psycopg import sql
+from psycopg.copy import QueuedLibpqWriter
 from psycopg.types.string import BytesBinaryDumper
 
 from pipeline.store.errors import StoreError, translate_errors
@@ -35,6 +43,51 @@ def column_types(conn: psycopg.Connection, table: str) -> dict[str, str]:
     if not rows:
         raise StoreError(f"table {table} does not exist")
     return {name: typname for name, typname in rows}
+
+
+# Postgres type → the polars type whose Arrow form pgpq encodes as exactly that binary value
+# (text-like types share textrecv's format, so bpchar/varchar take UTF-8 text as well).
+_COLUMNAR: dict[str, pl.DataType] = {
+    "bool": pl.Boolean(),
+    "int2": pl.Int16(),
+    "int4": pl.Int32(),
+    "int8": pl.Int64(),
+    "float4": pl.Float32(),
+    "float8": pl.Float64(),
+    "text": pl.String(),
+    "varchar": pl.String(),
+    "bpchar": pl.String(),
+    "bytea": pl.Binary(),
+    "date": pl.Date(),
+}
+
+
+def _columnar_body(
+    encoder: ArrowToPostgresBinaryEncoder,
+    frame: pl.DataFrame,
+    cols: Sequence[str],
+    types: Sequence[str],
+) -> bytes:
+    """The binary COPY tuples of ``frame``'s ``cols``, encoded column-wise by ``encoder``.
+
+    Casting is strict: a value that does not fit its column (e.g. 70000 into a smallint) is
+    refused here, as psycopg's dumper refuses it on the per-row path.
+    """
+    try:
+        cast = frame.select(
+            pl.col(c).cast(_COLUMNAR[t], strict=True) for c, t in zip(cols, types, strict=True)
+        )
+    except pl.exceptions.PolarsError as exc:
+        raise StoreError(f"a value does not fit its column's type: {exc}") from exc
+    table = cast.to_arrow(compat_level=pl.CompatLevel.oldest())
+    return b"".join(encoder.write_batch(batch) for batch in table.to_batches())
+
+
+def _encoder(cols: Sequence[str], types: Sequence[str]) -> ArrowToPostgresBinaryEncoder:
+    """A pgpq encoder for the Arrow schema :func:`_columnar_body` casts the columns to."""
+    schema = pl.Schema({c: _COLUMNAR[t] for c, t in zip(cols, types, strict=True)})
+    empty = pl.DataFrame(schema=schema).to_arrow(compat_level=pl.CompatLevel.oldest())
+    return ArrowToPostgresBinaryEncoder(empty.schema)
 
 
 def _values(column: pl.Series, pg_type: str) -> list[object]:
@@ -86,8 +139,12 @@ def copy_frames(
     frames: Iterable[pl.DataFrame],
     *,
     columns: Sequence[str],
+    freeze: bool = False,
 ) -> int:
     """One COPY of every frame of ``frames`` (an iterable, consumed lazily) into ``table``.
+
+    ``freeze``: COPY FREEZE, for a table created in the current transaction: its rows are
+    written frozen and all-visible, so no later reader or vacuum rewrites their pages.
 
     While the client prepares the next frame (e.g. encrypts its accounts), the server is
     already inserting the rows sent so far: on two cores the load then takes about the longer
@@ -98,8 +155,10 @@ def copy_frames(
     unknown = [c for c in cols if c not in types]
     if unknown:
         raise ValueError(f"{table} has no column(s) {unknown}")
-    statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
-        sql.Identifier(*table.split(".")), sql.SQL(", ").join(map(sql.Identifier, cols))
+    statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY{})").format(
+        sql.Identifier(*table.split(".")),
+        sql.SQL(", ").join(map(sql.Identifier, cols)),
+        sql.SQL(", FREEZE" if freeze else ""),
     )
 
     def checked(frame: pl.DataFrame) -> pl.DataFrame:
@@ -112,18 +171,30 @@ def copy_frames(
     first = next((f for f in pending if f.height), None)
     if first is None:
         return 0
+    target_types = [types[c] for c in cols]
     loaded = 0
     with (
         translate_errors(f"loading rows into {table}"),
         conn.cursor() as cur,
     ):
+        if all(t in _COLUMNAR for t in target_types):
+            encoder = _encoder(cols, target_types)
+            # A writer thread sends each encoded chunk while this thread prepares the next
+            # one (e.g. encrypts its accounts): sending blocks whenever the server is behind.
+            with cur.copy(statement, writer=QueuedLibpqWriter(cur)) as copy:
+                copy.write(encoder.write_header())
+                for frame in itertools.chain([first], pending):
+                    copy.write(_columnar_body(encoder, frame, cols, target_types))
+                    loaded += frame.height
+                copy.write(encoder.finish())
+            return loaded
         # set_types picks the dumper registered last for each oid; for bytea that is
         # psycopg.dbapi20's Binary wrapper dumper, pure Python: two Python calls per bytea value
         # (a third of the client time of an entries COPY). polars gives plain bytes, so this
         # cursor uses the C dumper.
         cur.adapters.register_dumper(bytes, BytesBinaryDumper)
         with cur.copy(statement) as copy:
-            copy.set_types([types[c] for c in cols])
+            copy.set_types(target_types)
             for frame in itertools.chain([first], pending):
                 series = [_values(frame.get_column(c), types[c]) for c in cols]
                 # map + deque: the per-row loop runs in C (write_row formats in C too).

@@ -21,6 +21,7 @@ see these classes (with the psycopg error chained as ``__cause__``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -102,15 +103,27 @@ def _describe(exc: psycopg.Error) -> str:
     return f"{text} ({detail})" if detail else text
 
 
+# A day partition of entries (sql/0070) names its copy of a parent constraint
+# "<parent constraint>_<YYYYMMDD | legacy | default>"; errors name the parent's constraint.
+_PARTITION_CONSTRAINT = re.compile(r"(entries_\w+?)_(?:\d{8}|legacy|default)")
+
+
+def _constraint(exc: psycopg.Error) -> str | None:
+    diag = getattr(exc, "diag", None)
+    name = diag.constraint_name if diag is not None else None
+    if name is not None and (found := _PARTITION_CONSTRAINT.fullmatch(name)):
+        return found.group(1)
+    return name
+
+
 def map_psycopg_error(exc: psycopg.Error, action: str) -> Exception:
     """The achpipe error for a psycopg error (the mapping table lives here, tested as a whole)."""
     sqlstate = getattr(exc, "sqlstate", None)
     message = f"{action}: {_describe(exc)}"
     if isinstance(exc, psycopg.errors.UniqueViolation):
-        return DuplicateError(message, sqlstate=sqlstate, constraint=exc.diag.constraint_name)
+        return DuplicateError(message, sqlstate=sqlstate, constraint=_constraint(exc))
     if isinstance(exc, psycopg.IntegrityError):
-        constraint = exc.diag.constraint_name if exc.diag is not None else None
-        return StoreIntegrityError(message, sqlstate=sqlstate, constraint=constraint)
+        return StoreIntegrityError(message, sqlstate=sqlstate, constraint=_constraint(exc))
     if isinstance(exc, psycopg.OperationalError):
         return DatabaseUnavailable(message, sqlstate=sqlstate)
     # InterfaceError, ProgrammingError, DataError, InternalError, NotSupportedError, Warning …

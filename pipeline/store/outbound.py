@@ -13,7 +13,8 @@ import polars as pl
 import psycopg
 from psycopg.types.json import Jsonb
 
-from pipeline.store.copy import copy_frame, copy_frames
+from pipeline.store.copy import copy_frame
+from pipeline.store.entries_load import load_entries
 from pipeline.store.errors import (
     FileIdModifiersExhausted,
     InvalidStateTransition,
@@ -25,9 +26,6 @@ from pipeline.store.protect import PROTECTED_COLUMNS, AccountProtector
 
 # NACHA FileIDModifier order: A-Z, then 0-9 (36 files per origin/destination/day).
 FILE_ID_MODIFIERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-
-# Rows encrypted per chunk while the server inserts the previous one (see _copy_entries).
-_PROTECT_CHUNK = 100_000
 
 # Which state may follow which. Reaching the same state again is a no-op (reruns).
 FILE_TRANSITIONS: dict[str, frozenset[str]] = {
@@ -206,20 +204,20 @@ class OutboundMixin:
         return int(file_id)
 
     def _copy_entries(self, rows: pl.DataFrame) -> None:
-        """COPY the entry rows, encrypting clear accounts a chunk at a time on the way.
+        """Load the entry rows (entries_load: a new day's partition is built, not inserted
+        into), encrypting clear accounts a chunk at a time on the way.
 
         Protection is the client's main cost and the COPY the server's: chunked, the server
         inserts one chunk while the next is encrypted, instead of waiting for all of them.
         """
         if "account_number" not in rows.columns:
-            copy_frame(self.conn, "entries", rows)
+            load_entries(self.conn, rows, columns=rows.columns)
             return
         protector = self.protector
         if protector is None:  # _entry_rows checked it already; keeps the type checker honest
             raise StoreError("an AccountProtector ([security] account_key) is needed")
         columns = [c for c in rows.columns if c != "account_number"] + list(PROTECTED_COLUMNS)
-        chunks = (protector.protect_frame(c) for c in rows.iter_slices(_PROTECT_CHUNK))
-        copy_frames(self.conn, "entries", chunks, columns=columns)
+        load_entries(self.conn, rows, columns=columns, prepare=protector.protect_frame)
 
     def _entry_rows(self, batches: pl.DataFrame, entries: pl.DataFrame) -> pl.DataFrame:
         """Entries joined with their batch's company/SEC/dates; clear accounts (if given) are

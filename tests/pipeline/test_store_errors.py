@@ -108,6 +108,7 @@ def test_public_names_are_exact() -> None:
         "copy",
         "database",
         "embedded",
+        "entries_load",
         "errors",
         "inbound",
         "ledger",

@@ -347,9 +347,6 @@ def test_inserted_entry_with_another_files_batch_is_refused(ledger: Ledger, pg_c
         ("trace_number", "1234567X0000001"),  # a non-digit inside
         ("trace_number", " 23456780000001"),
         ("trace_number", "12345678000000\u0663"),  # 15 characters, an Arabic-Indic digit
-        ("rdfi_routing", "09100001X"),
-        ("rdfi_routing", "09100\u00e9019"),  # 9 characters, 10 bytes
-        ("rdfi_routing", "09100001"),
     ],
 )
 def test_entry_format_checks(ledger: Ledger, column: str, value: str) -> None:

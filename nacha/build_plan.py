@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from nacha.build_rules import SEC_RULES
+from nacha.build_rules import SEC_RULES, addenda_records_expr
 from nacha.build_settings import (
     ACCOUNT_DIGIT,
     NACHA_MAX_AMOUNT_CENTS,
@@ -111,7 +111,7 @@ def _order_and_split(accepted: pl.DataFrame, settings: BuildSettings) -> pl.Data
     )
     frame = accepted.with_columns(
         svc=svc,
-        records=1 + pl.col("addenda").is_not_null().cast(pl.Int64),
+        records=1 + addenda_records_expr(pl.col("addenda")),
         credit_cents=pl.when(pl.col("is_credit")).then("amount_cents").otherwise(0),
         debit_cents=pl.when(pl.col("is_credit")).then(0).otherwise("amount_cents"),
     )
@@ -121,8 +121,7 @@ def _order_and_split(accepted: pl.DataFrame, settings: BuildSettings) -> pl.Data
     if frame.height == 0:
         return frame.with_columns(chunk=pl.lit(0, pl.Int64))
     limits = settings.limits
-    room = 2  # this entry's addenda may straddle the boundary; an offset entry may follow
-    records_limit = min(limits.max_batch_entries, limits.max_file_lines - 6) - room
+    records_limit = limits.batch_records  # an entry with its addenda never exceeds it
     credit_limit, debit_limit = limits.max_file_credit_cents, limits.max_file_debit_cents
     if settings.balanced:
         # The offset mirrors the larger side onto the other one, and it is ONE entry: its

@@ -10,7 +10,13 @@ from __future__ import annotations
 
 import polars as pl
 
-from nacha.build_rules import PAYMENT_TYPE_CODES, RESERVED_DESCRIPTIONS, SEC_RULES
+from nacha.build_rules import (
+    ADDENDA_TEXT_LENGTH,
+    PAYMENT_TYPE_CODES,
+    RESERVED_DESCRIPTIONS,
+    SEC_RULES,
+    addenda_records_expr,
+)
 from nacha.build_settings import NACHA_MAX_AMOUNT_CENTS, BuildSettings
 
 __all__ = ["CHARSETS", "clean_columns", "description_reasons", "row_reasons", "rule_columns"]
@@ -80,6 +86,14 @@ def row_reasons(
     cents = pl.col("amount_cents")
     prenote = pl.col("prenote_flag")
     known_sec = pl.col("_rule_layout").is_not_null()  # joined from the SEC table
+    # addenda 05 text: 80 characters a record, as many records as the SEC code allows (CTX:
+    # 9,999); a SEC code without addenda, or an unknown one, has a reason of its own
+    addenda_chars = (
+        pl.when(known_sec).then(rule["max_addenda"]).otherwise(1).clip(lower_bound=1)
+        * ADDENDA_TEXT_LENGTH
+    )
+    addenda_records = addenda_records_expr(pl.col("addenda"), length=length("addenda"))
+    batch_records = settings.limits.batch_records
     out: list[tuple[pl.Expr, pl.Expr | str]] = [
         (pl.col("reference").is_null(), "reference is required"),
         (
@@ -136,7 +150,15 @@ def row_reasons(
                    sec)),
         (charset("identificationNumber", _PRINTABLE),
          "identificationNumber must be printable ASCII"),
-        (length("addenda") > 80, "addenda longer than 80 characters"),
+        (length("addenda") > addenda_chars,
+         pl.when(addenda_chars == ADDENDA_TEXT_LENGTH)
+         .then(pl.lit("addenda longer than 80 characters"))
+         .otherwise(pl.format("addenda longer than {} characters ({} addenda records of 80) for {}",
+                              addenda_chars, rule["max_addenda"], sec))),
+        (known_sec & (1 + addenda_records > batch_records),
+         pl.format("addenda of {} records: the entry would not fit in one batch of a file "
+                   "(at most {} entry and addenda records under max_file_lines / "
+                   "max_batch_entries)", addenda_records, pl.lit(batch_records))),
         (charset("addenda", _PRINTABLE), "addenda must be printable ASCII"),
         (known_sec & pl.col("addenda").is_not_null() & (rule["max_addenda"] == 0),
          pl.format("{} entries carry no addenda", sec)),

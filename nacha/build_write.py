@@ -15,6 +15,7 @@ from typing import Any
 import polars as pl
 
 from nacha.build_plan import Plan
+from nacha.build_rules import ADDENDA_TEXT_LENGTH, addenda_records_expr
 from nacha.build_settings import BuildSettings
 from nacha.writer import assemble
 
@@ -176,27 +177,40 @@ def file_frames(
     # core then attaches them with one integer join and needs no uniqueness pass over every
     # (batch, trace) pair (traces are unique by construction here).
     # the four addenda columns first, then the filter: no copy of the wide entry rows
-    addenda = (
-        planned.select(
-            pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("entry_index"),
-            pl.col("addenda").alias("payment_related_information"),
-            trace,
-        )
-        .filter(pl.col("payment_related_information").is_not_null())
-        .select(
-            "entry_index",
-            addenda_type_code=pl.lit("05"),
-            payment_related_information=pl.col("payment_related_information"),
-            addenda_sequence_number=pl.lit(1, pl.Int64),
-            entry_detail_sequence_number=trace.str.slice(8),
-        )
-    )
+    texts = planned.select(
+        pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("entry_index"),
+        pl.col("addenda").alias("payment_related_information"),
+        trace,
+    ).filter(pl.col("payment_related_information").is_not_null())
     return FileFrames(
         file_header=header,
         batches=batches,
         entries=entries,
-        addenda=addenda,
+        addenda=_addenda_records(texts),
         trusted_entry_columns=TRUSTED_ENTRY_COLUMNS,
+    )
+
+
+def _addenda_records(texts: pl.DataFrame) -> pl.DataFrame:
+    """Addenda 05 rows of the entries in ``texts`` (``entry_index``, text, trace): a text
+    longer than one record (CTX) is cut into 80-character records numbered 0001, 0002, …
+    (the writer pads the last one). Only when some text is that long: the usual file
+    (at most one addenda per entry) makes one row per text, with no explode."""
+    text = pl.col("payment_related_information")
+    sequence: pl.Expr = pl.lit(1, pl.Int64)
+    longest = texts.get_column("payment_related_information").str.len_bytes().max()
+    if isinstance(longest, int) and longest > ADDENDA_TEXT_LENGTH:
+        texts = texts.with_columns(
+            _part=pl.int_ranges(0, addenda_records_expr(text), dtype=pl.Int64)
+        ).explode("_part")
+        text = text.str.slice(pl.col("_part") * ADDENDA_TEXT_LENGTH, ADDENDA_TEXT_LENGTH)
+        sequence = pl.col("_part") + 1
+    return texts.select(
+        "entry_index",
+        addenda_type_code=pl.lit("05"),
+        payment_related_information=text,
+        addenda_sequence_number=sequence,
+        entry_detail_sequence_number=pl.col("trace_number").str.slice(8),
     )
 
 

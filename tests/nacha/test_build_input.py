@@ -138,6 +138,49 @@ BAD = {
         "TEL entries carry no addenda",
     ),
     "addenda_too_long": (transfer(reference="B1", addenda="X" * 81), "addenda longer than 80"),
+    # CTX carries up to 9,999 addenda of 80 characters; one character more is refused
+    "ctx_addenda_too_long": (
+        transfer(
+            reference="B1",
+            standardEntryClassCode="CTX",
+            companyEntryDescription="INVOICE",
+            individualName="GLOBEX CORP",
+            addenda="ISA*00*" + "X" * (80 * 9999 - 6),
+        ),
+        "addenda longer than 799920 characters (9999 addenda records of 80) for CTX",
+    ),
+    # the printable-ASCII rule holds for every record of a long CTX text, not only the first
+    "ctx_addenda_non_ascii": (
+        transfer(
+            reference="B1",
+            standardEntryClassCode="CTX",
+            companyEntryDescription="INVOICE",
+            individualName="GLOBEX CORP",
+            addenda="ISA*00*" + "X" * 200 + "Ü~",
+        ),
+        "addenda must be printable ASCII",
+    ),
+    "ctx_addenda_line_break": (
+        transfer(
+            reference="B1",
+            standardEntryClassCode="CTX",
+            companyEntryDescription="INVOICE",
+            individualName="GLOBEX CORP",
+            addenda="ISA*00*" + "X" * 100 + "~\nGS*RA",
+        ),
+        "addenda must be printable ASCII",
+    ),
+    # CCD keeps its one addenda 05: a CTX-sized text is refused, not split
+    "ccd_addenda_longer_than_one_record": (
+        transfer(
+            reference="B1",
+            standardEntryClassCode="CCD",
+            companyEntryDescription="INVOICE",
+            individualName="GLOBEX CORP",
+            addenda="RMR*IV*" + "1" * 80,
+        ),
+        "addenda longer than 80 characters",
+    ),
     "name_non_ascii": (transfer(reference="B1", individualName="JOSÉ"), "printable ASCII"),
     "name_blank": (transfer(reference="B1", individualName="   "), "individualName is blank"),
     "name_zeros": (transfer(reference="B1", individualName="000"), "blank or all zeros"),

@@ -279,16 +279,23 @@ def _self_check(content: bytes, modifier: str) -> None:
         )
 
 
+#: Runs of ``*`` by length (account numbers have at most 17 characters).
+_STARS = pl.Series("stars", ["*" * i for i in range(18)], dtype=pl.String)
+
+
 def _account_masks(accounts: pl.Series) -> pl.Series:
     """:func:`~nacha.masking.mask_account_expr` for the planned entries, cheaper: their
     account numbers are 1-17 of ``0-9 A-Z -`` (transfers are checked, settlement accounts
     are validated by the settings), so there is nothing to strip and bytes are characters:
-    the last four padded with ``*`` to the full length is the mask. Only accounts of four
-    or fewer characters (rare) take the all-``*`` branch."""
-    n = pl.col("a").str.len_bytes()
-    mask = pl.col("a").str.slice(-4).str.pad_start(n, "*")
+    the mask is the ``*`` run of the right length (picked from :data:`_STARS`, no padded
+    copy) and the last four. Only accounts of four or fewer characters (rare) take the
+    all-``*`` branch."""
+    n = pl.col("a").str.len_bytes().cast(pl.Int64)
+    mask = pl.concat_str(
+        pl.lit(_STARS).gather((n - 4).clip(lower_bound=0)), pl.col("a").str.slice(-4)
+    )
     if (accounts.str.len_bytes() <= 4).any():
-        mask = pl.when(n <= 4).then(pl.lit("****").str.slice(0, n)).otherwise(mask)
+        mask = pl.when(n <= 4).then(pl.lit(_STARS).gather(n)).otherwise(mask)
     return accounts.to_frame("a").select(mask.fill_null("").alias("account_mask")).to_series()
 
 

@@ -19,7 +19,13 @@ from datetime import date, datetime
 
 import polars as pl
 
-from nacha.build_reasons import clean_columns, description_reasons, row_reasons, rule_columns
+from nacha.build_reasons import (
+    ColumnFacts,
+    column_facts,
+    description_reasons,
+    row_reasons,
+    rule_columns,
+)
 from nacha.build_rules import routing_is_valid_expr
 from nacha.build_settings import ACCOUNT_DIGIT, BuildSettings
 from nacha.calendar import earliest_standard_date, same_day_date
@@ -105,7 +111,20 @@ def _blank_to_null(frame: pl.DataFrame, name: str, expr: pl.Expr) -> pl.Expr:
     if column is not None and _single_text(column):
         blank = pl.select(pl.lit(column[0]).str.strip_chars() == "").item()
         return pl.lit(None, dtype=pl.String) if blank else expr
+    if column is not None and _none_blank(column):
+        return expr
     return pl.when(expr.str.strip_chars() == "").then(None).otherwise(expr)
+
+
+def _none_blank(column: pl.Series) -> bool:
+    """No value is empty or whitespace, proven by the column's min and max (two scans, no
+    per-row copy): a blank value is empty or starts with whitespace, and every whitespace
+    character is either at most U+0020 (so the value sorts below ``"!"``) or at least
+    U+0085 (so it sorts at or above ``"\x80"``)."""
+    if column.null_count() == column.len():
+        return True
+    low, high = column.min(), column.max()
+    return isinstance(low, str) and isinstance(high, str) and low >= "!" and high < "\x80"
 
 
 def _normalise(frame: pl.DataFrame, *, extra_columns: str) -> pl.DataFrame:
@@ -331,8 +350,8 @@ def check_transfers(
     with ThreadPoolExecutor(max_workers=1) as pool:
         facts = pool.submit(_column_facts, base)
         enriched = _enrich(base, settings, now)
-        clean, duplicate, routing_ok = facts.result()
-    reasons = row_reasons(settings, clean=clean)
+        column, duplicate, routing_ok = facts.result()
+    reasons = row_reasons(settings, facts=column)
     enriched = enriched.with_columns(
         _duplicate=duplicate,
         _routing_ok=routing_ok,
@@ -342,11 +361,11 @@ def check_transfers(
     return _finish(enriched, reasons)
 
 
-def _column_facts(base: pl.DataFrame) -> tuple[frozenset[str], pl.Expr, pl.Expr]:
-    """(clean columns, duplicate-reference flag, routing-number-valid flag): computed once
-    on distinct values (few routing numbers, usually no duplicate references) rather than
-    per row; the flags are literals in the usual case."""
-    clean = clean_columns(base)
+def _column_facts(base: pl.DataFrame) -> tuple[ColumnFacts, pl.Expr, pl.Expr]:
+    """(whole-column facts, duplicate-reference flag, routing-number-valid flag): computed
+    once on distinct values (few routing numbers, usually no duplicate references) rather
+    than per row; the flags are literals in the usual case."""
+    facts = column_facts(base)
     if _unique(base.get_column("reference")):
         duplicate = pl.lit(False)
     else:
@@ -357,7 +376,7 @@ def _column_facts(base: pl.DataFrame) -> tuple[frozenset[str], pl.Expr, pl.Expr]
         routing_ok = pl.lit(True)
     else:
         routing_ok = pl.col("routingNumber").is_in(valid.get_column("routingNumber").implode())
-    return clean, duplicate, routing_ok
+    return facts, duplicate, routing_ok
 
 
 def _enrich(base: pl.DataFrame, settings: BuildSettings, now: datetime) -> pl.DataFrame:

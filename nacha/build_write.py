@@ -26,13 +26,16 @@ __all__ = ["FileFrames", "file_frames", "write_file"]
 class FileFrames:
     """The inputs of ``nacha.assemble`` for one file. ``trusted_entry_columns``: entry
     columns whose values the builder computed itself (see :data:`TRUSTED_ENTRY_COLUMNS`);
-    frames of any other origin leave it empty and every value is checked."""
+    frames of any other origin leave it empty and every value is checked. ``printable``:
+    every text value was proven printable ASCII (checked transfers and settings), so the
+    written file is not scanned for other characters again."""
 
     file_header: dict[str, Any]
     batches: pl.DataFrame
     entries: pl.DataFrame
     addenda: pl.DataFrame
     trusted_entry_columns: frozenset[str] = field(default_factory=frozenset)
+    printable: bool = False
 
 
 #: Entry columns whose values a plan makes digits of the right width by construction, so
@@ -151,7 +154,6 @@ def file_frames(
     if not only:  # one file (the usual build) holds every entry: no filtered copy
         planned = planned.filter(pl.col("file_index") == file_index)
     trace = pl.col("trace_number")  # decided by the plan
-    has_addenda = pl.col("addenda").is_not_null()
     layout = pl.col("layout")
     ident = _null_if_empty(planned, "identification_number")
     if (planned.get_column("layout") != "check").all():  # no check entries (the usual file)
@@ -170,7 +172,6 @@ def file_frames(
         check_serial_number=check_serial,
         individual_name=_null_if_empty(planned, "individual_name"),
         discretionary_data=_null_if_empty(planned, "payment_type_code"),
-        addenda_record_indicator=pl.when(has_addenda).then(pl.lit("1")).otherwise(pl.lit("0")),
         trace_number=trace,
     )
     # Addenda name their entry by position (``entry_index``), not by batch + trace: the
@@ -188,6 +189,9 @@ def file_frames(
         entries=entries,
         addenda=_addenda_records(texts),
         trusted_entry_columns=TRUSTED_ENTRY_COLUMNS,
+        # texts of checked transfers (printable-ASCII rules), settings (validated
+        # printable), digits and dates the plan formatted
+        printable=True,
     )
 
 
@@ -223,4 +227,5 @@ def write_file(frames: FileFrames, *, line_ending: str = "\n") -> bytes:
         addenda=frames.addenda,
         line_ending=line_ending,
         trusted_entry_columns=frames.trusted_entry_columns,
+        printable=frames.printable,
     )

@@ -479,3 +479,23 @@ def test_file_line_limits_that_are_not_whole_blocks_are_kept(max_file_lines: int
     for built in result.files:
         assert len(built.content.decode("ascii").splitlines()) <= max_file_lines
     assert result.entries.filter(pl.col("kind") != "offset").height == 30
+
+
+def test_builder_frames_are_proven_printable_other_frames_are_scanned() -> None:
+    """The builder says its texts are printable (checked transfers, validated settings), so
+    ``assemble`` skips the byte scan of the whole file; any other caller's frames are
+    scanned and a control character is refused."""
+    from nacha.build_input import check_transfers
+    from nacha.build_plan import plan_files
+    from nacha.build_write import FileFrames, file_frames, write_file
+
+    checked = check_transfers(frame(transfer(reference="T1")), settings(), now=NOW)
+    plan = plan_files(checked.accepted, settings(), first_sequence=1)
+    frames = file_frames(plan, settings(), file_index=0, now=NOW, modifier="A")
+    assert frames.printable
+    empty = pl.DataFrame()
+    assert not FileFrames({}, empty, empty, empty).printable
+    bad = frames.entries.with_columns(individual_name=pl.lit("JANE\x07DOE"))
+    unproven = FileFrames(frames.file_header, frames.batches, bad, frames.addenda)
+    with pytest.raises(NachaWriteError, match="printable ASCII"):
+        write_file(unproven)

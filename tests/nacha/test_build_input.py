@@ -583,3 +583,43 @@ def test_blank_dates_and_clients_whether_or_not_every_row_has_one(blank: str, mi
     got = checked.accepted.select("client_code", "date_action").rows()
     expected = [(default.client_code, "defaulted")] * 3 + ([("GLOBEX", None)] if mixed else [])
     assert got == expected
+
+
+@pytest.mark.parametrize(
+    ("values", "blank"),
+    [
+        (["ID1", "ID2"], [False, False]),  # min/max prove no blank: the column as it is
+        (["ID1", " ", ""], [False, True, True]),
+        (["ID1", "\u00a0", "\t"], [False, True, True]),  # whitespace above and below ' '
+        (["ID1", "!", "~"], [False, False, False]),
+    ],
+)
+def test_blank_optional_texts_are_null_whatever_the_column_holds(
+    values: list[str], blank: list[bool]
+) -> None:
+    from nacha.build_input import _normalise
+
+    rows = [transfer(reference=f"R{i}", identificationNumber=v) for i, v in enumerate(values)]
+    got = _normalise(frame(*rows), extra_columns="error")["identificationNumber"]
+    assert got.is_null().to_list() == blank
+
+
+@pytest.mark.parametrize(
+    ("names", "refused"),
+    [
+        (["JANE", "1 CORP"], set()),  # every name sorts at or above "1": proven, no regex
+        (["JANE", "0000"], {"R1"}),
+        (["JANE", "  "], {"R1"}),
+        (["JANE", "0 CORP"], set()),  # starts with 0 but is not all zeros
+    ],
+)
+def test_blank_or_zero_names_whether_or_not_the_column_proves_none(
+    names: list[str], refused: set[str]
+) -> None:
+    from nacha.build_reasons import column_facts
+
+    rows = [transfer(reference=f"R{i}", individualName=n) for i, n in enumerate(names)]
+    checked = check_transfers(frame(*rows), settings(), now=NOW)
+    assert set(checked.rejected["reference"]) == refused
+    facts = column_facts(frame(*rows).with_columns(addenda=pl.lit(None, pl.String)))
+    assert facts.names_above_zero == (min(names) >= "1")

@@ -326,7 +326,18 @@ def _attach(frame: pl.DataFrame, table: pl.DataFrame, *, on: str) -> pl.DataFram
         at = pl.select(
             pl.when(pl.lit(column).is_null()).then(pl.lit(null_row, pl.UInt32)).otherwise(at)
         ).to_series()
-    return frame.with_columns(pl.lit(table.get_column(c)).gather(at).alias(c) for c in others)
+    # a table column that holds one value on every row in use (the usual file: a few SEC
+    # codes sharing most of their rules) is a literal; only the others are gathered
+    used = at.unique().to_list()  # few distinct rows; None: a key the table lacks
+    columns = []
+    for c in others:
+        values = table.get_column(c)
+        seen = {None if r is None else values[r] for r in used}
+        if len(seen) == 1:
+            columns.append(pl.lit(next(iter(seen)), dtype=table.schema[c]).alias(c))
+        else:
+            columns.append(pl.lit(values).gather(at).alias(c))
+    return frame.with_columns(columns)
 
 
 def check_transfers(

@@ -409,7 +409,13 @@ def _enrich(base: pl.DataFrame, settings: BuildSettings, now: datetime) -> pl.Da
         _client_key=pl.col("clientCode").fill_null(default.client_code if default else ""),
     )
     # Dates: parsed and decided once per distinct text, joined back.
-    raw = base.select(pl.col("effectiveEntryDate").unique()).with_columns(
+    requested = base.get_column("effectiveEntryDate")
+    distinct = (  # one date for the whole file (the usual case): no hashing pass
+        requested.head(1).to_frame()
+        if _single_text(requested) or requested.null_count() == requested.len()
+        else requested.unique().to_frame()
+    )
+    raw = distinct.with_columns(
         _requested=pl.col("effectiveEntryDate").str.to_date("%Y-%m-%d", strict=False)
     )
     decisions = pl.concat(
@@ -509,8 +515,9 @@ def _accepted_columns() -> list[pl.Expr]:
         pl.col("DFIAccountNumber").alias("account_number"),
         pl.col("accountType").alias("account_type"),
         pl.col("individualName").fill_null("").alias("individual_name"),
-        pl.col("identificationNumber").fill_null("").alias("identification_number"),
-        pl.col("paymentTypeCode").fill_null("").alias("payment_type_code"),
+        # optional texts stay null when absent: the writer's "no value", no "" round trip
+        pl.col("identificationNumber").alias("identification_number"),
+        pl.col("paymentTypeCode").alias("payment_type_code"),
         pl.col("companyEntryDescription").alias("company_entry_description"),
         pl.col("addenda"),
         pl.col("_requested").alias("requested_effective_date"),

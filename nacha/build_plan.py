@@ -335,11 +335,11 @@ def plan_files(accepted: pl.DataFrame, settings: BuildSettings, *, first_sequenc
             prenote=pl.lit(False),
             same_day=pl.lit(False),
             layout=pl.lit("standard"),
-            identification_number=pl.lit(""),
+            identification_number=pl.lit(None, pl.String),
             # a WEB offset debit still needs a Payment Type Code: a single entry
-            payment_type_code=pl.when((pl.col("sec") == "WEB") & ~pl.col("is_credit"))
-            .then(pl.lit("S"))
-            .otherwise(pl.lit("")),
+            payment_type_code=pl.when((pl.col("sec") == "WEB") & ~pl.col("is_credit")).then(
+                pl.lit("S")
+            ),
             addenda=pl.lit(None, pl.String),
             records=pl.lit(1, pl.Int64),
         )

@@ -155,7 +155,7 @@ def file_frames(
         planned = planned.filter(pl.col("file_index") == file_index)
     trace = pl.col("trace_number")  # decided by the plan
     layout = pl.col("layout")
-    ident = _null_if_empty(planned, "identification_number")
+    ident = pl.col("identification_number")  # null when the transfer has none
     if (planned.get_column("layout") != "check").all():  # no check entries (the usual file)
         identification, check_serial = ident, pl.lit(None, pl.String)
     else:
@@ -171,7 +171,7 @@ def file_frames(
         identification_number=identification,
         check_serial_number=check_serial,
         individual_name=_null_if_empty(planned, "individual_name"),
-        discretionary_data=_null_if_empty(planned, "payment_type_code"),
+        discretionary_data=pl.col("payment_type_code"),
         trace_number=trace,
     )
     # Addenda name their entry by position (``entry_index``), not by batch + trace: the

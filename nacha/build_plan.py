@@ -109,15 +109,15 @@ def _order_and_split(accepted: pl.DataFrame, settings: BuildSettings) -> pl.Data
         if split
         else pl.lit("200")
     )
-    frame = accepted.with_columns(
-        svc=svc,
+    frame = accepted.with_columns(svc=svc)
+    if not frame.get_column("row").is_sorted():  # a caller's own frame: input order first
+        frame = frame.sort("row")
+    # the measures after the batch order: three columns fewer to gather
+    frame = _batch_order(frame).with_columns(
         records=1 + addenda_records_expr(pl.col("addenda")),
         credit_cents=pl.when(pl.col("is_credit")).then("amount_cents").otherwise(0),
         debit_cents=pl.when(pl.col("is_credit")).then(0).otherwise("amount_cents"),
     )
-    if not frame.get_column("row").is_sorted():  # a caller's own frame: input order first
-        frame = frame.sort("row")
-    frame = _batch_order(frame)
     if frame.height == 0:
         return frame.with_columns(chunk=pl.lit(0, pl.Int64))
     limits = settings.limits

@@ -233,26 +233,29 @@ def build_files(
             }
             files.append(BuiltFile(name=name, content=content, summary=summary))
             names.append((index, name, modifier))
+        if len({f.name for f in files}) != len(files):
+            raise NachaWriteError(
+                "file_name_template produced duplicate names; include {seq} or {modifier}",
+                rule="file.duplicate_name",
+            )
+        # the ledger rows and the summary while the last file's SHA-256 is still computed
+        entries = _with_file_names(ledger.result(), names)
+        rejected = checked.rejected.cast(REJECTED_SCHEMA)  # type: ignore[arg-type]
+        rolled, same_day = entries.select(
+            (pl.col("date_action") == "rolled").sum(), pl.col("same_day").sum()
+        ).row(0)
+        summary = {
+            "files": len(files),
+            "batches": int(plan.files["batches"].sum() or 0),
+            "entries": entries.height,
+            "debit_total_cents": int(plan.files["debit_cents"].sum() or 0),
+            "credit_total_cents": int(plan.files["credit_cents"].sum() or 0),
+            "rejected": rejected.height,
+            "rolled": int(rolled or 0),
+            "same_day_entries": int(same_day or 0),
+        }
         for built, digest in zip(files, digests, strict=True):
             built.summary["sha256"] = digest.result()
-        base = ledger.result()
-    if len({f.name for f in files}) != len(files):
-        raise NachaWriteError(
-            "file_name_template produced duplicate names; include {seq} or {modifier}",
-            rule="file.duplicate_name",
-        )
-    entries = _with_file_names(base, names)
-    rejected = checked.rejected.cast(REJECTED_SCHEMA)  # type: ignore[arg-type]
-    summary = {
-        "files": len(files),
-        "batches": int(plan.files["batches"].sum() or 0),
-        "entries": entries.height,
-        "debit_total_cents": int(plan.files["debit_cents"].sum() or 0),
-        "credit_total_cents": int(plan.files["credit_cents"].sum() or 0),
-        "rejected": rejected.height,
-        "rolled": entries.filter(pl.col("date_action") == "rolled").height,
-        "same_day_entries": entries.filter(pl.col("same_day")).height,
-    }
     return BuildResult(
         files=tuple(files),
         entries=entries,

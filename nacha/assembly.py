@@ -30,6 +30,7 @@ def assemble(
     addenda: pl.DataFrame | None = None,
     line_ending: str = "\n",
     trusted_entry_columns: frozenset[str] = frozenset(),
+    printable: bool = False,
 ) -> bytes:
     """Build a complete NACHA file from frames, computing every control value.
 
@@ -48,6 +49,9 @@ def assemble(
     padding. Raises :class:`NachaWriteError` when a value does not fit or a reference is
     dangling. ``trusted_entry_columns``: entry columns the caller made valid by construction
     (the file builder); their per-value check is skipped, their record length still checked.
+    ``printable``: the caller proved every text value it passes printable ASCII (the file
+    builder checks each transfer's texts and its settings), so the written bytes are not
+    scanned for other characters a second time (one pass over the whole file).
     """
     check_line_ending(line_ending)
     if batches.height == 0:
@@ -288,7 +292,7 @@ def assemble(
         )
     )
     keyed = [k.with_columns(pl.col("n").cast(pl.Int64)) for k in keyed]
-    return join_lines(keyed, line_ending, blocks * 10 - n_records)
+    return join_lines(keyed, line_ending, blocks * 10 - n_records, check_printable=not printable)
 
 
 def _by_batch(values: pl.Series, bpos: pl.Series) -> pl.Expr:

@@ -233,26 +233,29 @@ def build_files(
             }
             files.append(BuiltFile(name=name, content=content, summary=summary))
             names.append((index, name, modifier))
+        if len({f.name for f in files}) != len(files):
+            raise NachaWriteError(
+                "file_name_template produced duplicate names; include {seq} or {modifier}",
+                rule="file.duplicate_name",
+            )
+        # the ledger rows and the summary while the last file's SHA-256 is still computed
+        entries = _with_file_names(ledger.result(), names)
+        rejected = checked.rejected.cast(REJECTED_SCHEMA)  # type: ignore[arg-type]
+        rolled, same_day = entries.select(
+            (pl.col("date_action") == "rolled").sum(), pl.col("same_day").sum()
+        ).row(0)
+        summary = {
+            "files": len(files),
+            "batches": int(plan.files["batches"].sum() or 0),
+            "entries": entries.height,
+            "debit_total_cents": int(plan.files["debit_cents"].sum() or 0),
+            "credit_total_cents": int(plan.files["credit_cents"].sum() or 0),
+            "rejected": rejected.height,
+            "rolled": int(rolled or 0),
+            "same_day_entries": int(same_day or 0),
+        }
         for built, digest in zip(files, digests, strict=True):
             built.summary["sha256"] = digest.result()
-        base = ledger.result()
-    if len({f.name for f in files}) != len(files):
-        raise NachaWriteError(
-            "file_name_template produced duplicate names; include {seq} or {modifier}",
-            rule="file.duplicate_name",
-        )
-    entries = _with_file_names(base, names)
-    rejected = checked.rejected.cast(REJECTED_SCHEMA)  # type: ignore[arg-type]
-    summary = {
-        "files": len(files),
-        "batches": int(plan.files["batches"].sum() or 0),
-        "entries": entries.height,
-        "debit_total_cents": int(plan.files["debit_cents"].sum() or 0),
-        "credit_total_cents": int(plan.files["credit_cents"].sum() or 0),
-        "rejected": rejected.height,
-        "rolled": entries.filter(pl.col("date_action") == "rolled").height,
-        "same_day_entries": entries.filter(pl.col("same_day")).height,
-    }
     return BuildResult(
         files=tuple(files),
         entries=entries,
@@ -279,16 +282,23 @@ def _self_check(content: bytes, modifier: str) -> None:
         )
 
 
+#: Runs of ``*`` by length (account numbers have at most 17 characters).
+_STARS = pl.Series("stars", ["*" * i for i in range(18)], dtype=pl.String)
+
+
 def _account_masks(accounts: pl.Series) -> pl.Series:
     """:func:`~nacha.masking.mask_account_expr` for the planned entries, cheaper: their
     account numbers are 1-17 of ``0-9 A-Z -`` (transfers are checked, settlement accounts
     are validated by the settings), so there is nothing to strip and bytes are characters:
-    the last four padded with ``*`` to the full length is the mask. Only accounts of four
-    or fewer characters (rare) take the all-``*`` branch."""
-    n = pl.col("a").str.len_bytes()
-    mask = pl.col("a").str.slice(-4).str.pad_start(n, "*")
+    the mask is the ``*`` run of the right length (picked from :data:`_STARS`, no padded
+    copy) and the last four. Only accounts of four or fewer characters (rare) take the
+    all-``*`` branch."""
+    n = pl.col("a").str.len_bytes().cast(pl.Int64)
+    mask = pl.concat_str(
+        pl.lit(_STARS).gather((n - 4).clip(lower_bound=0)), pl.col("a").str.slice(-4)
+    )
     if (accounts.str.len_bytes() <= 4).any():
-        mask = pl.when(n <= 4).then(pl.lit("****").str.slice(0, n)).otherwise(mask)
+        mask = pl.when(n <= 4).then(pl.lit(_STARS).gather(n)).otherwise(mask)
     return accounts.to_frame("a").select(mask.fill_null("").alias("account_mask")).to_series()
 
 

@@ -19,7 +19,13 @@ from datetime import date, datetime
 
 import polars as pl
 
-from nacha.build_reasons import clean_columns, description_reasons, row_reasons, rule_columns
+from nacha.build_reasons import (
+    ColumnFacts,
+    column_facts,
+    description_reasons,
+    row_reasons,
+    rule_columns,
+)
 from nacha.build_rules import routing_is_valid_expr
 from nacha.build_settings import ACCOUNT_DIGIT, BuildSettings
 from nacha.calendar import earliest_standard_date, same_day_date
@@ -105,7 +111,20 @@ def _blank_to_null(frame: pl.DataFrame, name: str, expr: pl.Expr) -> pl.Expr:
     if column is not None and _single_text(column):
         blank = pl.select(pl.lit(column[0]).str.strip_chars() == "").item()
         return pl.lit(None, dtype=pl.String) if blank else expr
+    if column is not None and _none_blank(column):
+        return expr
     return pl.when(expr.str.strip_chars() == "").then(None).otherwise(expr)
+
+
+def _none_blank(column: pl.Series) -> bool:
+    """No value is empty or whitespace, proven by the column's min and max (two scans, no
+    per-row copy): a blank value is empty or starts with whitespace, and every whitespace
+    character is either at most U+0020 (so the value sorts below ``"!"``) or at least
+    U+0085 (so it sorts at or above ``"\x80"``)."""
+    if column.null_count() == column.len():
+        return True
+    low, high = column.min(), column.max()
+    return isinstance(low, str) and isinstance(high, str) and low >= "!" and high < "\x80"
 
 
 def _normalise(frame: pl.DataFrame, *, extra_columns: str) -> pl.DataFrame:
@@ -307,7 +326,18 @@ def _attach(frame: pl.DataFrame, table: pl.DataFrame, *, on: str) -> pl.DataFram
         at = pl.select(
             pl.when(pl.lit(column).is_null()).then(pl.lit(null_row, pl.UInt32)).otherwise(at)
         ).to_series()
-    return frame.with_columns(pl.lit(table.get_column(c)).gather(at).alias(c) for c in others)
+    # a table column that holds one value on every row in use (the usual file: a few SEC
+    # codes sharing most of their rules) is a literal; only the others are gathered
+    used = at.unique().to_list()  # few distinct rows; None: a key the table lacks
+    columns = []
+    for c in others:
+        values = table.get_column(c)
+        seen = {None if r is None else values[r] for r in used}
+        if len(seen) == 1:
+            columns.append(pl.lit(next(iter(seen)), dtype=table.schema[c]).alias(c))
+        else:
+            columns.append(pl.lit(values).gather(at).alias(c))
+    return frame.with_columns(columns)
 
 
 def check_transfers(
@@ -331,8 +361,8 @@ def check_transfers(
     with ThreadPoolExecutor(max_workers=1) as pool:
         facts = pool.submit(_column_facts, base)
         enriched = _enrich(base, settings, now)
-        clean, duplicate, routing_ok = facts.result()
-    reasons = row_reasons(settings, clean=clean)
+        column, duplicate, routing_ok = facts.result()
+    reasons = row_reasons(settings, facts=column)
     enriched = enriched.with_columns(
         _duplicate=duplicate,
         _routing_ok=routing_ok,
@@ -342,11 +372,11 @@ def check_transfers(
     return _finish(enriched, reasons)
 
 
-def _column_facts(base: pl.DataFrame) -> tuple[frozenset[str], pl.Expr, pl.Expr]:
-    """(clean columns, duplicate-reference flag, routing-number-valid flag): computed once
-    on distinct values (few routing numbers, usually no duplicate references) rather than
-    per row; the flags are literals in the usual case."""
-    clean = clean_columns(base)
+def _column_facts(base: pl.DataFrame) -> tuple[ColumnFacts, pl.Expr, pl.Expr]:
+    """(whole-column facts, duplicate-reference flag, routing-number-valid flag): computed
+    once on distinct values (few routing numbers, usually no duplicate references) rather
+    than per row; the flags are literals in the usual case."""
+    facts = column_facts(base)
     if _unique(base.get_column("reference")):
         duplicate = pl.lit(False)
     else:
@@ -357,7 +387,7 @@ def _column_facts(base: pl.DataFrame) -> tuple[frozenset[str], pl.Expr, pl.Expr]
         routing_ok = pl.lit(True)
     else:
         routing_ok = pl.col("routingNumber").is_in(valid.get_column("routingNumber").implode())
-    return clean, duplicate, routing_ok
+    return facts, duplicate, routing_ok
 
 
 def _enrich(base: pl.DataFrame, settings: BuildSettings, now: datetime) -> pl.DataFrame:
@@ -379,7 +409,13 @@ def _enrich(base: pl.DataFrame, settings: BuildSettings, now: datetime) -> pl.Da
         _client_key=pl.col("clientCode").fill_null(default.client_code if default else ""),
     )
     # Dates: parsed and decided once per distinct text, joined back.
-    raw = base.select(pl.col("effectiveEntryDate").unique()).with_columns(
+    requested = base.get_column("effectiveEntryDate")
+    distinct = (  # one date for the whole file (the usual case): no hashing pass
+        requested.head(1).to_frame()
+        if _single_text(requested) or requested.null_count() == requested.len()
+        else requested.unique().to_frame()
+    )
+    raw = distinct.with_columns(
         _requested=pl.col("effectiveEntryDate").str.to_date("%Y-%m-%d", strict=False)
     )
     decisions = pl.concat(
@@ -479,8 +515,9 @@ def _accepted_columns() -> list[pl.Expr]:
         pl.col("DFIAccountNumber").alias("account_number"),
         pl.col("accountType").alias("account_type"),
         pl.col("individualName").fill_null("").alias("individual_name"),
-        pl.col("identificationNumber").fill_null("").alias("identification_number"),
-        pl.col("paymentTypeCode").fill_null("").alias("payment_type_code"),
+        # optional texts stay null when absent: the writer's "no value", no "" round trip
+        pl.col("identificationNumber").alias("identification_number"),
+        pl.col("paymentTypeCode").alias("payment_type_code"),
         pl.col("companyEntryDescription").alias("company_entry_description"),
         pl.col("addenda"),
         pl.col("_requested").alias("requested_effective_date"),

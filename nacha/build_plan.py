@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from nacha.build_rules import SEC_RULES
+from nacha.build_rules import SEC_RULES, addenda_records_expr
 from nacha.build_settings import (
     ACCOUNT_DIGIT,
     NACHA_MAX_AMOUNT_CENTS,
@@ -109,20 +109,19 @@ def _order_and_split(accepted: pl.DataFrame, settings: BuildSettings) -> pl.Data
         if split
         else pl.lit("200")
     )
-    frame = accepted.with_columns(
-        svc=svc,
-        records=1 + pl.col("addenda").is_not_null().cast(pl.Int64),
+    frame = accepted.with_columns(svc=svc)
+    if not frame.get_column("row").is_sorted():  # a caller's own frame: input order first
+        frame = frame.sort("row")
+    # the measures after the batch order: three columns fewer to gather
+    frame = _batch_order(frame).with_columns(
+        records=1 + addenda_records_expr(pl.col("addenda")),
         credit_cents=pl.when(pl.col("is_credit")).then("amount_cents").otherwise(0),
         debit_cents=pl.when(pl.col("is_credit")).then(0).otherwise("amount_cents"),
     )
-    if not frame.get_column("row").is_sorted():  # a caller's own frame: input order first
-        frame = frame.sort("row")
-    frame = _batch_order(frame)
     if frame.height == 0:
         return frame.with_columns(chunk=pl.lit(0, pl.Int64))
     limits = settings.limits
-    room = 2  # this entry's addenda may straddle the boundary; an offset entry may follow
-    records_limit = min(limits.max_batch_entries, limits.max_file_lines - 6) - room
+    records_limit = limits.batch_records  # an entry with its addenda never exceeds it
     credit_limit, debit_limit = limits.max_file_credit_cents, limits.max_file_debit_cents
     if settings.balanced:
         # The offset mirrors the larger side onto the other one, and it is ONE entry: its
@@ -336,11 +335,11 @@ def plan_files(accepted: pl.DataFrame, settings: BuildSettings, *, first_sequenc
             prenote=pl.lit(False),
             same_day=pl.lit(False),
             layout=pl.lit("standard"),
-            identification_number=pl.lit(""),
+            identification_number=pl.lit(None, pl.String),
             # a WEB offset debit still needs a Payment Type Code: a single entry
-            payment_type_code=pl.when((pl.col("sec") == "WEB") & ~pl.col("is_credit"))
-            .then(pl.lit("S"))
-            .otherwise(pl.lit("")),
+            payment_type_code=pl.when((pl.col("sec") == "WEB") & ~pl.col("is_credit")).then(
+                pl.lit("S")
+            ),
             addenda=pl.lit(None, pl.String),
             records=pl.lit(1, pl.Int64),
         )

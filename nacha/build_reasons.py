@@ -8,12 +8,28 @@ direction and description, so they are judged once per combination and joined ba
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import polars as pl
 
-from nacha.build_rules import PAYMENT_TYPE_CODES, RESERVED_DESCRIPTIONS, SEC_RULES
+from nacha.build_rules import (
+    ADDENDA_TEXT_LENGTH,
+    PAYMENT_TYPE_CODES,
+    RESERVED_DESCRIPTIONS,
+    SEC_RULES,
+    addenda_records_expr,
+)
 from nacha.build_settings import NACHA_MAX_AMOUNT_CENTS, BuildSettings
 
-__all__ = ["CHARSETS", "clean_columns", "description_reasons", "row_reasons", "rule_columns"]
+__all__ = [
+    "CHARSETS",
+    "ColumnFacts",
+    "clean_columns",
+    "column_facts",
+    "description_reasons",
+    "row_reasons",
+    "rule_columns",
+]
 
 _PRINTABLE = r"^[\x20-\x7e]*$"  # printable ASCII only
 _PRINTABLE_BYTES = bytes(range(0x20, 0x7F))
@@ -49,12 +65,45 @@ def clean_columns(frame: pl.DataFrame) -> frozenset[str]:
     )
 
 
+@dataclass(frozen=True)
+class ColumnFacts:
+    """Facts about whole input columns, each proven by one cheap scan, that turn per-row
+    rules into literals for the usual file (the rules still run per row when a fact fails).
+
+    ``clean``: columns holding only allowed characters (:func:`clean_columns`).
+    ``longest_addenda``: bytes of the longest addenda text (None: not known); at most 80
+    means no text needs more than one record, so the CTX length and fit rules are moot.
+    ``names_above_zero``: the smallest individualName sorts at or above ``"1"``, so no
+    name is empty or starts with a space or ``0``: none is blank or all zeros.
+    """
+
+    clean: frozenset[str] = frozenset()
+    longest_addenda: int | None = None
+    names_above_zero: bool = False
+
+
+def column_facts(frame: pl.DataFrame) -> ColumnFacts:
+    """:class:`ColumnFacts` of the normalised transfers (a min and a length maximum, no
+    per-row text work besides :func:`clean_columns`)."""
+    longest, smallest = frame.select(
+        pl.col("addenda").str.len_bytes().max(), pl.col("individualName").min()
+    ).row(0)
+    return ColumnFacts(
+        clean=clean_columns(frame),
+        longest_addenda=0 if longest is None else int(longest),
+        names_above_zero=smallest is not None and smallest >= "1",
+    )
+
+
 def row_reasons(
-    settings: BuildSettings, *, clean: frozenset[str] = frozenset()
+    settings: BuildSettings, *, facts: ColumnFacts | None = None
 ) -> list[tuple[pl.Expr, pl.Expr | str]]:
-    """(bad-row condition, reason) pairs; conditions see the derived columns. ``clean``:
-    columns known to hold only allowed characters (:func:`clean_columns`), whose
-    character checks reduce to lengths or vanish."""
+    """(bad-row condition, reason) pairs; conditions see the derived columns. ``facts``:
+    what holds for whole columns (:func:`column_facts`): columns known to hold only
+    allowed characters have their character checks reduced to lengths or removed, and
+    rules a fact settles are literals."""
+    facts = facts or ColumnFacts()
+    clean = facts.clean
 
     def charset(column: str, pattern: str, *, length: tuple[int, int] | None = None) -> pl.Expr:
         """Bad when the text is not ``pattern`` (anchored); cheaper when ``column`` is clean."""
@@ -80,6 +129,16 @@ def row_reasons(
     cents = pl.col("amount_cents")
     prenote = pl.col("prenote_flag")
     known_sec = pl.col("_rule_layout").is_not_null()  # joined from the SEC table
+    # addenda 05 text: 80 characters a record, as many records as the SEC code allows (CTX:
+    # 9,999); a SEC code without addenda, or an unknown one, has a reason of its own
+    addenda_chars = (
+        pl.when(known_sec).then(rule["max_addenda"]).otherwise(1).clip(lower_bound=1)
+        * ADDENDA_TEXT_LENGTH
+    )
+    addenda_records = addenda_records_expr(pl.col("addenda"), length=length("addenda"))
+    batch_records = settings.limits.batch_records  # >= 2: an entry and one addenda always fit
+    longest = facts.longest_addenda
+    one_record = longest is not None and longest <= ADDENDA_TEXT_LENGTH  # bytes >= characters
     out: list[tuple[pl.Expr, pl.Expr | str]] = [
         (pl.col("reference").is_null(), "reference is required"),
         (
@@ -100,7 +159,8 @@ def row_reasons(
         (known_sec & credit & ~pl.col("_rule_credits"),
          pl.format("{} does not allow credits", sec)),
         (known_sec & debit & ~pl.col("_rule_debits"), pl.format("{} does not allow debits", sec)),
-        (~pl.col("accountType").is_in(["Checking", "Savings"]) | pl.col("accountType").is_null(),
+        (~((pl.col("accountType") == "Checking") | (pl.col("accountType") == "Savings"))
+         .fill_null(False),  # two comparisons: cheaper than a hash lookup; null is refused
          "accountType must be Checking or Savings"),
         (pl.col("routingNumber").is_null(), "routingNumber is required"),
         (pl.col("routingNumber").is_not_null() & ~pl.col("_routing_ok"),
@@ -125,7 +185,8 @@ def row_reasons(
              pl.lit("a zero-dollar remittance entry requires addenda")
          ).otherwise(pl.lit("amount must be greater than 0 (prenote=true for a prenote)"))),
         (name.is_null(), "individualName is required"),
-        (name.str.contains(r"^[ 0]*$"), "individualName is blank or all zeros"),
+        (pl.lit(False) if facts.names_above_zero else name.str.contains(r"^[ 0]*$"),
+         "individualName is blank or all zeros"),
         (known_sec & (length("individualName") > rule["name_max"]),
          pl.format("individualName longer than {} characters for {}", rule["name_max"], sec)),
         (charset("individualName", _PRINTABLE), "individualName must be printable ASCII"),
@@ -136,7 +197,15 @@ def row_reasons(
                    sec)),
         (charset("identificationNumber", _PRINTABLE),
          "identificationNumber must be printable ASCII"),
-        (length("addenda") > 80, "addenda longer than 80 characters"),
+        (pl.lit(False) if one_record else length("addenda") > addenda_chars,
+         pl.when(addenda_chars == ADDENDA_TEXT_LENGTH)
+         .then(pl.lit("addenda longer than 80 characters"))
+         .otherwise(pl.format("addenda longer than {} characters ({} addenda records of 80) for {}",
+                              addenda_chars, rule["max_addenda"], sec))),
+        (pl.lit(False) if one_record else known_sec & (1 + addenda_records > batch_records),
+         pl.format("addenda of {} records: the entry would not fit in one batch of a file "
+                   "(at most {} entry and addenda records under max_file_lines / "
+                   "max_batch_entries)", addenda_records, pl.lit(batch_records))),
         (charset("addenda", _PRINTABLE), "addenda must be printable ASCII"),
         (known_sec & pl.col("addenda").is_not_null() & (rule["max_addenda"] == 0),
          pl.format("{} entries carry no addenda", sec)),
@@ -144,7 +213,7 @@ def row_reasons(
          & (pl.col("_rule_payment_type") == "none"),
          pl.format("paymentTypeCode does not apply to {}", sec)),
         (pl.col("paymentTypeCode").is_not_null()
-         & ~pl.col("paymentTypeCode").is_in(list(PAYMENT_TYPE_CODES)),
+         & ~pl.any_horizontal(pl.col("paymentTypeCode") == code for code in PAYMENT_TYPE_CODES),
          "paymentTypeCode must be R, S or ST"),
         (known_sec & pl.col("paymentTypeCode").is_null()
          & (pl.col("_rule_payment_type") == "debits") & debit,

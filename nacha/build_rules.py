@@ -12,11 +12,13 @@ import polars as pl
 from nacha.checks import routing_check_digit_expr
 
 __all__ = [
+    "ADDENDA_TEXT_LENGTH",
     "PAYMENT_TYPE_CODES",
     "RESERVED_DESCRIPTIONS",
     "SEC_RULES",
     "ReservedDescription",
     "SecRule",
+    "addenda_records_expr",
     "routing_is_valid_expr",
 ]
 
@@ -29,6 +31,18 @@ def routing_is_valid_expr(column: str | pl.Expr) -> pl.Expr:
     )
 
 
+#: Characters of Payment Related Information in one addenda 05 record (positions 04-83).
+ADDENDA_TEXT_LENGTH = 80
+
+
+def addenda_records_expr(text: pl.Expr, *, length: pl.Expr | None = None) -> pl.Expr:
+    """Addenda 05 records that carry ``text``: one per 80 characters begun, 0 for null.
+    ``length``: the text's length in characters when its bytes are not (non-ASCII text);
+    by default its bytes, an O(1) read per row (accepted addenda are printable ASCII)."""
+    size = text.str.len_bytes() if length is None else length
+    return ((size + (ADDENDA_TEXT_LENGTH - 1)) // ADDENDA_TEXT_LENGTH).fill_null(0).cast(pl.Int64)
+
+
 # ------------------------------------------------------------- SEC rules (§4.2, §5, §11)
 
 
@@ -38,7 +52,9 @@ class SecRule:
 
     ``layout``: ``standard`` (PPD-like), ``cie`` (name 40-54 and ID 55-76 swapped),
     ``ctx`` (corporate: addenda count 55-58, 16-char name 59-74), ``check`` (check serial
-    number in 40-54: ARC, BOC, RCK). ``payment_type``: where WEB/TEL's Payment Type Code
+    number in 40-54: ARC, BOC, RCK). ``max_addenda``: addenda 05 records an entry may carry;
+    the ``addenda`` text is split into that many records of 80 characters at most.
+    ``payment_type``: where WEB/TEL's Payment Type Code
     (77-78) is required (``debits``) or merely allowed (``optional``).
     """
 
@@ -63,7 +79,8 @@ class SecRule:
 SEC_RULES: dict[str, SecRule] = {
     "PPD": SecRule(True, True, 1, 22, 15),
     "CCD": SecRule(True, True, 1, 22, 15, zero_dollar_remittance=True),
-    "CTX": SecRule(True, True, 1, 16, 15, layout="ctx", zero_dollar_remittance=True),
+    # CTX: an ANSI X12 820 (or EDIFACT) message in up to 9,999 addenda 05 (§5)
+    "CTX": SecRule(True, True, 9999, 16, 15, layout="ctx", zero_dollar_remittance=True),
     "WEB": SecRule(True, True, 1, 22, 15, payment_type="debits"),
     "TEL": SecRule(False, True, 0, 22, 15, payment_type="optional"),
     "CIE": SecRule(True, False, 1, 15, 22, layout="cie", id_required=True),

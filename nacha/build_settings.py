@@ -181,6 +181,17 @@ class Limits:
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
                 raise ValueError(f"{name} must be an integer in [{low}, {high}]: {value!r}")
 
+    @property
+    def batch_records(self) -> int:
+        """Entry and addenda records one batch (chunk) may hold, so that it always fits a
+        file: the 6-digit batch count, and the file's whole blocks (padding counts as lines)
+        less the file and batch header/control records; two records stay free (the batch's
+        balancing offset entry, and one spare). It also bounds one entry with its addenda
+        (a CTX entry carries up to 9,999): batches are split between entries, never inside one.
+        """
+        lines = self.max_file_lines // 10 * 10  # the last block is padded to 10 records
+        return min(self.max_batch_entries, lines - 6) - 2
+
 
 @dataclass(frozen=True)
 class BuildSettings:

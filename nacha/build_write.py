@@ -15,6 +15,7 @@ from typing import Any
 import polars as pl
 
 from nacha.build_plan import Plan
+from nacha.build_rules import ADDENDA_TEXT_LENGTH, addenda_records_expr
 from nacha.build_settings import BuildSettings
 from nacha.writer import assemble
 
@@ -25,13 +26,16 @@ __all__ = ["FileFrames", "file_frames", "write_file"]
 class FileFrames:
     """The inputs of ``nacha.assemble`` for one file. ``trusted_entry_columns``: entry
     columns whose values the builder computed itself (see :data:`TRUSTED_ENTRY_COLUMNS`);
-    frames of any other origin leave it empty and every value is checked."""
+    frames of any other origin leave it empty and every value is checked. ``printable``:
+    every text value was proven printable ASCII (checked transfers and settings), so the
+    written file is not scanned for other characters again."""
 
     file_header: dict[str, Any]
     batches: pl.DataFrame
     entries: pl.DataFrame
     addenda: pl.DataFrame
     trusted_entry_columns: frozenset[str] = field(default_factory=frozenset)
+    printable: bool = False
 
 
 #: Entry columns whose values a plan makes digits of the right width by construction, so
@@ -150,9 +154,8 @@ def file_frames(
     if not only:  # one file (the usual build) holds every entry: no filtered copy
         planned = planned.filter(pl.col("file_index") == file_index)
     trace = pl.col("trace_number")  # decided by the plan
-    has_addenda = pl.col("addenda").is_not_null()
     layout = pl.col("layout")
-    ident = _null_if_empty(planned, "identification_number")
+    ident = pl.col("identification_number")  # null when the transfer has none
     if (planned.get_column("layout") != "check").all():  # no check entries (the usual file)
         identification, check_serial = ident, pl.lit(None, pl.String)
     else:
@@ -168,35 +171,50 @@ def file_frames(
         identification_number=identification,
         check_serial_number=check_serial,
         individual_name=_null_if_empty(planned, "individual_name"),
-        discretionary_data=_null_if_empty(planned, "payment_type_code"),
-        addenda_record_indicator=pl.when(has_addenda).then(pl.lit("1")).otherwise(pl.lit("0")),
+        discretionary_data=pl.col("payment_type_code"),
         trace_number=trace,
     )
     # Addenda name their entry by position (``entry_index``), not by batch + trace: the
     # core then attaches them with one integer join and needs no uniqueness pass over every
     # (batch, trace) pair (traces are unique by construction here).
     # the four addenda columns first, then the filter: no copy of the wide entry rows
-    addenda = (
-        planned.select(
-            pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("entry_index"),
-            pl.col("addenda").alias("payment_related_information"),
-            trace,
-        )
-        .filter(pl.col("payment_related_information").is_not_null())
-        .select(
-            "entry_index",
-            addenda_type_code=pl.lit("05"),
-            payment_related_information=pl.col("payment_related_information"),
-            addenda_sequence_number=pl.lit(1, pl.Int64),
-            entry_detail_sequence_number=trace.str.slice(8),
-        )
-    )
+    texts = planned.select(
+        pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("entry_index"),
+        pl.col("addenda").alias("payment_related_information"),
+        trace,
+    ).filter(pl.col("payment_related_information").is_not_null())
     return FileFrames(
         file_header=header,
         batches=batches,
         entries=entries,
-        addenda=addenda,
+        addenda=_addenda_records(texts),
         trusted_entry_columns=TRUSTED_ENTRY_COLUMNS,
+        # texts of checked transfers (printable-ASCII rules), settings (validated
+        # printable), digits and dates the plan formatted
+        printable=True,
+    )
+
+
+def _addenda_records(texts: pl.DataFrame) -> pl.DataFrame:
+    """Addenda 05 rows of the entries in ``texts`` (``entry_index``, text, trace): a text
+    longer than one record (CTX) is cut into 80-character records numbered 0001, 0002, …
+    (the writer pads the last one). Only when some text is that long: the usual file
+    (at most one addenda per entry) makes one row per text, with no explode."""
+    text = pl.col("payment_related_information")
+    sequence: pl.Expr = pl.lit(1, pl.Int64)
+    longest = texts.get_column("payment_related_information").str.len_bytes().max()
+    if isinstance(longest, int) and longest > ADDENDA_TEXT_LENGTH:
+        texts = texts.with_columns(
+            _part=pl.int_ranges(0, addenda_records_expr(text), dtype=pl.Int64)
+        ).explode("_part")
+        text = text.str.slice(pl.col("_part") * ADDENDA_TEXT_LENGTH, ADDENDA_TEXT_LENGTH)
+        sequence = pl.col("_part") + 1
+    return texts.select(
+        "entry_index",
+        addenda_type_code=pl.lit("05"),
+        payment_related_information=text,
+        addenda_sequence_number=sequence,
+        entry_detail_sequence_number=pl.col("trace_number").str.slice(8),
     )
 
 
@@ -209,4 +227,5 @@ def write_file(frames: FileFrames, *, line_ending: str = "\n") -> bytes:
         addenda=frames.addenda,
         line_ending=line_ending,
         trusted_entry_columns=frames.trusted_entry_columns,
+        printable=frames.printable,
     )

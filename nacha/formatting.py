@@ -12,7 +12,7 @@ import polars as pl
 
 from nacha import layouts as L
 from nacha.errors import NachaWriteError
-from nacha.kinds import Constant, Integer, Numeric, Reserved
+from nacha.kinds import Alphanumeric, Constant, Integer, Kind, Numeric, Reserved
 
 _PRINTABLE = bytes(range(0x20, 0x7F))
 
@@ -141,6 +141,32 @@ def _exact_width_columns(frame: pl.DataFrame, layout: L.Layout) -> set[str]:
     return {n for n, ok in zip(names, row, strict=True) if ok}
 
 
+#: Runs of spaces by length: the padding of a text field, picked per row.
+_SPACES = pl.Series("spaces", [" " * i for i in range(L.RECORD_LENGTH + 1)], dtype=pl.String)
+
+
+def _pads_text(frame: pl.DataFrame, f: L.Field) -> bool:
+    """A text column written left-justified and space-filled by the plain text kinds."""
+    return (
+        type(f.kind) in (Kind, Alphanumeric)
+        and f.name in frame.columns
+        and frame.schema[f.name] == pl.String
+    )
+
+
+def _padded_text(frame: pl.DataFrame, f: L.Field) -> list[pl.Expr]:
+    """A text field as two parts of the record's ``concat_str``: the value (null: empty)
+    and the spaces that fill it to its width, picked from :data:`_SPACES` by the value's
+    length. Why: ``pad_end`` writes a padded copy of every value that the concatenation
+    then copies again; the picked spaces are views of a shared buffer. Lengths are bytes:
+    a value that is not ASCII is refused when the lines are joined, and one that is too
+    long gets no spaces and fails the record's length check, as before."""
+    col = pl.col(f.name)
+    fill = (f.width - col.str.len_bytes().cast(pl.Int64)).clip(lower_bound=0).fill_null(f.width)
+    value = col.fill_null("") if frame.get_column(f.name).null_count() else col
+    return [value, pl.lit(_SPACES).gather(fill)]
+
+
 #: Rows per slice when a large frame's records are built in parallel slices.
 SLICE_ROWS = 250_000
 
@@ -179,10 +205,14 @@ def format_records(
             f.name for f in layout.columns if f.name in exact and isinstance(f.kind, Numeric)
         )
         _check_values(frame, layout, ctx, trusted=trusted, exact=digits)
-    exprs = [
-        pl.col(f.name) if f.name in exact else _field_expr(frame, f, ctx, checked=check)
-        for f in layout.fields
-    ]
+    exprs: list[pl.Expr] = []
+    for f in layout.fields:
+        if f.name in exact:
+            exprs.append(pl.col(f.name))
+        elif _pads_text(frame, f):
+            exprs.extend(_padded_text(frame, f))
+        else:
+            exprs.append(_field_expr(frame, f, ctx, checked=check))
     lines = _concat_records(frame, pl.concat_str(exprs, ignore_nulls=False).alias("record"))
     if lines.null_count():
         row = lines.is_null().arg_max()
@@ -212,8 +242,16 @@ def format_records(
 
 
 def join_lines(
-    keyed: list[pl.DataFrame], line_ending: str, padding: int, *, trailing_newline: bool = True
+    keyed: list[pl.DataFrame],
+    line_ending: str,
+    padding: int,
+    *,
+    trailing_newline: bool = True,
+    check_printable: bool = True,
 ) -> bytes:
+    """The records in line order (``n``), 9-filled ``padding`` records, one line ending
+    each. Refuses any character other than printable ASCII unless the caller proved its
+    values printable (``check_printable=False``)."""
     allrec = pl.concat(keyed, how="vertical")
     if not allrec["n"].is_sorted():
         allrec = allrec.sort("n")
@@ -227,7 +265,7 @@ def join_lines(
     out = buf.getvalue()
     if not trailing_newline:
         out = out[: -len(line_ending)]
-    if out.translate(None, _PRINTABLE + line_ending.encode("ascii")):
+    if check_printable and out.translate(None, _PRINTABLE + line_ending.encode("ascii")):
         raise NachaWriteError(
             "a value contains characters other than printable ASCII", rule="write.non_ascii"
         )

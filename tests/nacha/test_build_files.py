@@ -11,7 +11,7 @@ from nacha import read, validate, write
 from nacha.build import ENTRIES_SCHEMA, build_files
 from nacha.build_settings import Limits
 from nacha.errors import NachaWriteError
-from tests.nacha.build_fixtures import NEXT, NOW, TODAY, frame, settings, transfer
+from tests.nacha.build_fixtures import NEXT, NOW, TODAY, addenda_texts, frame, settings, transfer
 
 
 def records(content: bytes, kind: str) -> list[str]:
@@ -385,3 +385,117 @@ def test_settlement_estimates_match_the_calendar_per_entry(
     got = _estimates(entries, s, NOW)
     assert got["settlement_date_estimate"].to_list() == expected
     assert got.columns == ["effective_entry_date", "amount_cents", "settlement_date_estimate"]
+
+
+def _ctx(reference: str, addenda: str, **fields: str) -> dict[str, object]:
+    return transfer(
+        reference=reference,
+        standardEntryClassCode="CTX",
+        companyEntryDescription="INVOICE",
+        individualName="GLOBEX CORP",
+        addenda=addenda,
+        **fields,
+    )
+
+
+#: An X12 820 of several addenda records; a record boundary falls on a space (position 80).
+X12 = (
+    "ISA*00*          *00*          *ZZ*ACME           *ZZ*GLOBEX         *260310*0900*U*0"
+    "0401*000000001*0*P*>~GS*RA*ACME*GLOBEX*20260310*0900*1*X*004010~ST*820*0001~BPR*C*1"
+    "234.56*C*ACH*CTX*01*091000019*DA*000111222333*1234567890**01*021000021*DA*0001234567"
+    "89*20260311~RMR*IV*INV-1001**1234.56~SE*5*0001~GE*1*1~IEA*1*000000001~"
+)
+
+
+def test_ctx_addenda_text_is_cut_into_numbered_records() -> None:
+    rows = [
+        _ctx("X1", X12),
+        _ctx("X2", "RMR*IV*7*PO*99.00~", transactionType="Debit"),
+        _ctx("X3", "B" * 160),  # exactly two full records: no third, blank one
+        transfer(reference="P1", addenda="ORDER 1"),
+    ]
+    result = build_files(frame(*rows), settings(), now=NOW, file_id_modifiers="A")
+    assert result.rejected.height == 0, result.rejected.to_dicts()
+    (built,) = result.files
+    f = read(built.content)
+    issues = validate(f)  # default options
+    assert issues.height == 0, issues.to_dicts()
+    by_ref = dict(result.entries.select("trace_number", "reference").iter_rows())
+    entries = f.entries.with_columns(reference=pl.col("trace_number").replace_strict(by_ref)).join(
+        addenda_texts(f.addenda), on="entry_index", how="left"
+    )
+    got = {r["reference"]: r for r in entries.iter_rows(named=True)}
+    want = {r["reference"]: r["addenda"] for r in rows}
+    counts = {"X1": -(-len(X12) // 80), "X2": 1, "X3": 2}
+    for ref, text in want.items():
+        assert got[ref]["addenda"] == text
+        assert got[ref]["addenda_record_indicator"] == "1"
+        if ref in counts:  # the CTX count field, 55-58
+            assert got[ref]["number_of_addenda_records"] == counts[ref]
+    x1 = got["X1"]["entry_index"]
+    seqs = f.addenda.filter(pl.col("entry_index") == x1)["addenda_sequence_number"].to_list()
+    assert seqs == list(range(1, counts["X1"] + 1))
+    # every 7 record is 94 characters: the last one of X1 is padded with spaces
+    lines = built.content.decode("ascii").splitlines()
+    sevens = [line for line in lines if line[0] == "7"]
+    assert all(len(line) == 94 for line in sevens)
+    assert sevens[counts["X1"] - 1][3:83] == X12[80 * (counts["X1"] - 1) :].ljust(80)
+    n_addenda = sum(counts.values()) + 1
+    assert len(sevens) == n_addenda
+    # batch and file entry/addenda counts include every addenda record
+    assert sum(int(c[4:10]) for c in records(built.content, "8")) == 4 + n_addenda
+    control = records(built.content, "9")[0]
+    assert int(control[13:21]) == 4 + n_addenda
+    assert int(control[7:13]) == len(lines) // 10
+
+
+def test_ctx_entries_with_many_addenda_respect_the_file_line_limit() -> None:
+    """With 30-line files a batch holds 22 entry/addenda records (30 - file and batch
+    header/control - 2 kept free): a CTX entry of 21 addenda fits a file of its own, one of
+    22 is refused with the reason, and the rest is spread over files within the limit."""
+    s = settings(limits=Limits(max_file_lines=30), balanced=True)
+    fits = "X" * (80 * 21)
+    rows = [_ctx(f"X{i}", fits) for i in range(3)]
+    rows.append(_ctx("BIG", fits + "Y"))
+    rows.append(_ctx("S1", "RMR*IV*1~"))
+    result = build_files(frame(*rows), s, now=NOW, file_id_modifiers="ABCDEFG")
+    assert result.rejected["reference"].to_list() == ["BIG"]
+    assert "addenda of 22 records" in result.rejected["reason"][0]
+    assert len(result.files) >= 3
+    for built in result.files:
+        assert len(built.content.decode("ascii").splitlines()) <= 30
+        assert validate(read(built.content)).height == 0
+    assert result.entries.filter(pl.col("kind") != "offset").height == 4
+
+
+@pytest.mark.parametrize("max_file_lines", [25, 29, 31])
+def test_file_line_limits_that_are_not_whole_blocks_are_kept(max_file_lines: int) -> None:
+    """Blocking pads a file to a multiple of 10 lines, padding included in the limit: a
+    limit of 25 allows files of 20 lines."""
+    rows = [transfer(reference=f"R{i}", amount="1.00", addenda=f"NOTE {i}") for i in range(30)]
+    s = settings(limits=Limits(max_file_lines=max_file_lines), balanced=True)
+    result = build_files(frame(*rows), s, now=NOW, file_id_modifiers="ABCDEFGHIJKLMNOP")
+    assert result.rejected.height == 0
+    for built in result.files:
+        assert len(built.content.decode("ascii").splitlines()) <= max_file_lines
+    assert result.entries.filter(pl.col("kind") != "offset").height == 30
+
+
+def test_builder_frames_are_proven_printable_other_frames_are_scanned() -> None:
+    """The builder says its texts are printable (checked transfers, validated settings), so
+    ``assemble`` skips the byte scan of the whole file; any other caller's frames are
+    scanned and a control character is refused."""
+    from nacha.build_input import check_transfers
+    from nacha.build_plan import plan_files
+    from nacha.build_write import FileFrames, file_frames, write_file
+
+    checked = check_transfers(frame(transfer(reference="T1")), settings(), now=NOW)
+    plan = plan_files(checked.accepted, settings(), first_sequence=1)
+    frames = file_frames(plan, settings(), file_index=0, now=NOW, modifier="A")
+    assert frames.printable
+    empty = pl.DataFrame()
+    assert not FileFrames({}, empty, empty, empty).printable
+    bad = frames.entries.with_columns(individual_name=pl.lit("JANE\x07DOE"))
+    unproven = FileFrames(frames.file_header, frames.batches, bad, frames.addenda)
+    with pytest.raises(NachaWriteError, match="printable ASCII"):
+        write_file(unproven)

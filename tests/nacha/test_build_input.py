@@ -138,6 +138,49 @@ BAD = {
         "TEL entries carry no addenda",
     ),
     "addenda_too_long": (transfer(reference="B1", addenda="X" * 81), "addenda longer than 80"),
+    # CTX carries up to 9,999 addenda of 80 characters; one character more is refused
+    "ctx_addenda_too_long": (
+        transfer(
+            reference="B1",
+            standardEntryClassCode="CTX",
+            companyEntryDescription="INVOICE",
+            individualName="GLOBEX CORP",
+            addenda="ISA*00*" + "X" * (80 * 9999 - 6),
+        ),
+        "addenda longer than 799920 characters (9999 addenda records of 80) for CTX",
+    ),
+    # the printable-ASCII rule holds for every record of a long CTX text, not only the first
+    "ctx_addenda_non_ascii": (
+        transfer(
+            reference="B1",
+            standardEntryClassCode="CTX",
+            companyEntryDescription="INVOICE",
+            individualName="GLOBEX CORP",
+            addenda="ISA*00*" + "X" * 200 + "Ü~",
+        ),
+        "addenda must be printable ASCII",
+    ),
+    "ctx_addenda_line_break": (
+        transfer(
+            reference="B1",
+            standardEntryClassCode="CTX",
+            companyEntryDescription="INVOICE",
+            individualName="GLOBEX CORP",
+            addenda="ISA*00*" + "X" * 100 + "~\nGS*RA",
+        ),
+        "addenda must be printable ASCII",
+    ),
+    # CCD keeps its one addenda 05: a CTX-sized text is refused, not split
+    "ccd_addenda_longer_than_one_record": (
+        transfer(
+            reference="B1",
+            standardEntryClassCode="CCD",
+            companyEntryDescription="INVOICE",
+            individualName="GLOBEX CORP",
+            addenda="RMR*IV*" + "1" * 80,
+        ),
+        "addenda longer than 80 characters",
+    ),
     "name_non_ascii": (transfer(reference="B1", individualName="JOSÉ"), "printable ASCII"),
     "name_blank": (transfer(reference="B1", individualName="   "), "individualName is blank"),
     "name_zeros": (transfer(reference="B1", individualName="000"), "blank or all zeros"),
@@ -540,3 +583,43 @@ def test_blank_dates_and_clients_whether_or_not_every_row_has_one(blank: str, mi
     got = checked.accepted.select("client_code", "date_action").rows()
     expected = [(default.client_code, "defaulted")] * 3 + ([("GLOBEX", None)] if mixed else [])
     assert got == expected
+
+
+@pytest.mark.parametrize(
+    ("values", "blank"),
+    [
+        (["ID1", "ID2"], [False, False]),  # min/max prove no blank: the column as it is
+        (["ID1", " ", ""], [False, True, True]),
+        (["ID1", "\u00a0", "\t"], [False, True, True]),  # whitespace above and below ' '
+        (["ID1", "!", "~"], [False, False, False]),
+    ],
+)
+def test_blank_optional_texts_are_null_whatever_the_column_holds(
+    values: list[str], blank: list[bool]
+) -> None:
+    from nacha.build_input import _normalise
+
+    rows = [transfer(reference=f"R{i}", identificationNumber=v) for i, v in enumerate(values)]
+    got = _normalise(frame(*rows), extra_columns="error")["identificationNumber"]
+    assert got.is_null().to_list() == blank
+
+
+@pytest.mark.parametrize(
+    ("names", "refused"),
+    [
+        (["JANE", "1 CORP"], set()),  # every name sorts at or above "1": proven, no regex
+        (["JANE", "0000"], {"R1"}),
+        (["JANE", "  "], {"R1"}),
+        (["JANE", "0 CORP"], set()),  # starts with 0 but is not all zeros
+    ],
+)
+def test_blank_or_zero_names_whether_or_not_the_column_proves_none(
+    names: list[str], refused: set[str]
+) -> None:
+    from nacha.build_reasons import column_facts
+
+    rows = [transfer(reference=f"R{i}", individualName=n) for i, n in enumerate(names)]
+    checked = check_transfers(frame(*rows), settings(), now=NOW)
+    assert set(checked.rejected["reference"]) == refused
+    facts = column_facts(frame(*rows).with_columns(addenda=pl.lit(None, pl.String)))
+    assert facts.names_above_zero == (min(names) >= "1")

@@ -75,7 +75,7 @@ def test_human_output_and_rejections_exit_1_without_writing(
     args = [str(transfers), "--config", str(SAMPLE_CONFIG), "--date", "2026-03-10"]
     result = run(runner, *args, "--out", str(out))
     assert result.exit_code == 1
-    assert "rejected row 9 BAD0001: routingNumber 123456789" in result.stderr
+    assert "rejected row 10 BAD0001: routingNumber 123456789" in result.stderr
     assert "no files written" in result.stderr
     assert not out.exists()
     partial = run(runner, *args, "--out", str(out), "--allow-partial", "--json")
@@ -138,7 +138,7 @@ def test_parquet_input(runner: CliRunner, tmp_path: Path) -> None:
         "--out", str(tmp_path / "o"), "--json",
     )  # fmt: skip
     assert result.exit_code == 0, result.stderr
-    assert json.loads(result.stdout)["entries"] == 8
+    assert json.loads(result.stdout)["entries"] == 9
 
 
 def test_float_amounts_in_parquet_are_refused(runner: CliRunner, tmp_path: Path) -> None:

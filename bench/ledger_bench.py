@@ -1,6 +1,6 @@
 """Load 1,000,000 entries into the ledger with binary COPY and print the timings.
 
-Usage: python bench/ledger_bench.py [--entries N] [--url postgresql://…]
+Usage: python bench/ledger_bench.py [--entries N] [--url postgresql://… | --embedded]
 
 The server is --url, else $DATABASE_URL, else $ACHPIPE_TEST_PG, else
 postgresql://postgres@127.0.0.1:5432/test; a scratch database is created, migrated and
@@ -31,12 +31,14 @@ from __future__ import annotations
 import argparse
 import base64
 import os
+import shutil
 import sys
+import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from datetime import date
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -50,6 +52,7 @@ from pipeline.run.queries import RunQueries
 from pipeline.secrets import Secret
 from pipeline.store import (
     AccountProtector,
+    EmbeddedPostgres,
     Ledger,
     OutboundFile,
     copy_frame,
@@ -185,9 +188,37 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entries", type=int, default=1_000_000)
     parser.add_argument("--url", default=None)
+    parser.add_argument(
+        "--embedded",
+        action="store_true",
+        help="run on a fresh embedded Postgres with the product's settings (the default database)",
+    )
     args = parser.parse_args()
-    with bench_ledger(args.url) as (conn, ledger, where):
-        n = args.entries
+    with ExitStack() as stack:
+        url = stack.enter_context(embedded_server()) if args.embedded else args.url
+        run(args.entries, url)
+
+
+@contextmanager
+def embedded_server() -> Iterator[str]:
+    """A throwaway embedded Postgres (``pipeline.store.embedded``, the product's default
+    database and server settings) in a temp directory; yields its URL, then stops and removes
+    it. Under /var/tmp when run as root: the server's system user must reach the directory."""
+    parent = Path(
+        tempfile.mkdtemp(prefix="achpipe-bench-pg-", dir="/var/tmp" if os.getuid() == 0 else None)
+    )
+    parent.chmod(0o755)
+    server = EmbeddedPostgres(parent / "data")
+    try:
+        yield server.start()
+    finally:
+        server.stop(force=True)
+        shutil.rmtree(parent, ignore_errors=True)
+
+
+def run(n: int, url: str | None) -> None:
+    """Print every figure for ``n`` entries on the server at ``url``."""
+    with bench_ledger(url) as (conn, ledger, where):
         protector = ledger.protector
         print(f"entries: {n:,}  ({where})")
 

@@ -14,7 +14,7 @@ import psycopg
 import pytest
 
 from pipeline.store import EmbeddedPostgres, EmbeddedPostgresError, migrate, migration_status
-from pipeline.store.embedded import postgres_bin_dir
+from pipeline.store.embedded import SERVER_SETTINGS, postgres_bin_dir
 
 IS_ROOT = os.geteuid() == 0
 
@@ -59,6 +59,8 @@ def test_embedded_starts_migrates_and_stops(data_dir: Path) -> None:
         with psycopg.connect(url, autocommit=True) as conn:
             assert conn.info.server_version >= 180000
             assert conn.execute("SHOW listen_addresses").fetchone() == ("",)  # no TCP at all
+            for name, value in SERVER_SETTINGS.items():
+                assert conn.execute(f"SHOW {name}").fetchone() == (value,)
             assert len(migrate(conn)) >= 3
             assert migration_status(conn).ok
         # A second user of the same data directory shares the running server.

@@ -58,6 +58,19 @@ RECONCILE_COLUMNS = (
     "file_name",
     "file_state",
 )
+#: the transfer columns the reconciliation reads (the API's view of each transfer)
+API_COLUMNS = (
+    "cfi_transaction_id",
+    "reference",
+    "status",
+    "transaction_type",
+    "amount_cents",
+    "effective_date",
+    "settlement_date",
+    "trace_number",
+    "return_code",
+    "noc_code",
+)
 
 
 def amount_text_to_cents(amount: pl.Expr) -> pl.Expr:
@@ -221,7 +234,7 @@ class CheckSteps:
             .unique()
         )
         ids = entries.get_column("transfer_id").drop_nulls().unique()
-        transfers = res.ledger.transfers_frame().filter(
+        transfers = res.ledger.transfers_frame(columns=API_COLUMNS).filter(
             pl.col("reference").is_in(refs.implode())
             | pl.col("cfi_transaction_id").is_in(ids.implode())
         )

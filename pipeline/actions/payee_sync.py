@@ -13,7 +13,7 @@ import polars as pl
 import psycopg
 
 from pipeline.actions.payees import Payee, load_payees, no_jit, record_history
-from pipeline.store.copy import copy_frame
+from pipeline.store.csv_copy import copy_csv
 from pipeline.store.errors import DuplicateError, translate_errors
 from pipeline.store.ledger import Ledger
 
@@ -92,7 +92,7 @@ def enrol_frame(ledger: Ledger, new: pl.DataFrame, actor: str) -> int:
             " account_type text, individual_name text, identification_number text,"
             " reference text) ON COMMIT DROP"
         )
-    copy_frame(ledger.conn, _ENROL_TABLE, staged)
+    copy_csv(ledger.conn, _ENROL_TABLE, staged)
     with no_jit(ledger.conn, work_mem=_ENROL_WORK_MEM):
         created = _insert_staged(ledger.conn, actor)
     with translate_errors("enrolling payees"):

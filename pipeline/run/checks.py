@@ -56,7 +56,6 @@ RECONCILE_COLUMNS = (
     "individual_name",
     "batch_number",
     "file_name",
-    "file_state",
 )
 #: the transfer columns the reconciliation reads (the API's view of each transfer)
 API_COLUMNS = (
@@ -217,13 +216,18 @@ class CheckSteps:
 
         res, day = self.res, ctx.business_date
         since = day - dt.timedelta(days=WINDOW_DAYS)
-        all_entries = res.ledger.entries_frame(effective_from=since, columns=RECONCILE_COLUMNS)
         # Files the bank has not answered yet are in flight: neither the acknowledgment nor
         # the API can know their entries, so they are counted, not reported as breaks; the
-        # next night's run reconciles them.
-        flight = pl.col("file_state").is_in(list(IN_FLIGHT_STATES))
-        in_flight = all_entries.filter(flight)
-        entries = all_entries.filter(~flight)
+        # next night's run reconciles them. Of those only the references are read.
+        entries = res.ledger.entries_frame(
+            effective_from=since,
+            columns=RECONCILE_COLUMNS,
+            file_states=IN_FLIGHT_STATES,
+            other_file_states=True,
+        )
+        in_flight = res.ledger.entries_frame(
+            effective_from=since, columns=("reference",), file_states=IN_FLIGHT_STATES
+        )
         # key sets stay polars Series: a million references as Python lists and sets cost
         # seconds of CPU to build and again to hand back to polars
         flying_refs = in_flight.get_column("reference").drop_nulls().unique()

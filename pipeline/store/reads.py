@@ -300,12 +300,16 @@ class ReadsMixin:
         effective_from: date | None = None,
         effective_to: date | None = None,
         columns: Sequence[str] | None = None,
+        file_states: Sequence[str] | None = None,
+        other_file_states: bool = False,
     ) -> pl.DataFrame:
         """Entries we put in files (ENTRIES_SCHEMA), optionally by effective-date range.
 
         ``columns`` (a subset of ENTRIES_SCHEMA, kept in its order) reads only those: a step
         that needs seven columns of a million entries then does not ship the other twelve,
-        nor join the tables only they come from."""
+        nor join the tables only they come from. ``file_states`` keeps the entries of files
+        in those states (``other_file_states``: in any other state), so a step that treats
+        tonight's unanswered file apart reads its entries in the few columns it needs."""
         schema = _subset(ENTRIES_SCHEMA, columns, "entries")
         names = schema.names()
         special = {
@@ -321,17 +325,24 @@ class ReadsMixin:
         joins = []
         if "batch_number" in names:
             joins.append("JOIN batches b ON b.id = e.batch_id")
-        if any(c.startswith("file_") or c == "creation_date" for c in names):
+        if file_states is not None or any(
+            c.startswith("file_") or c == "creation_date" for c in names
+        ):
             joins.append("JOIN outbound_files f ON f.id = e.outbound_file_id")
         if "transfer_id" in names:
             joins.append(_LINKS_JOIN)
-        return _frame(
-            self.conn,
-            f"SELECT {cols} FROM entries e {' '.join(joins)}"
+        where = (
             " WHERE (%s::date IS NULL OR e.effective_date >= %s::date)"
             "   AND (%s::date IS NULL OR e.effective_date <= %s::date)"
-            " ORDER BY e.id",
-            (effective_from, effective_from, effective_to, effective_to),
+        )
+        params: tuple[Any, ...] = (effective_from, effective_from, effective_to, effective_to)
+        if file_states is not None:
+            where += f" AND {'NOT ' if other_file_states else ''}(f.state = ANY(%s::text[]))"
+            params = (*params, list(file_states))
+        return _frame(
+            self.conn,
+            f"SELECT {cols} FROM entries e {' '.join(joins)}{where} ORDER BY e.id",
+            params,
             schema,
             "reading entries",
         )

@@ -148,3 +148,26 @@ def test_a_server_error_mid_read_is_raised(pg_conn: psycopg.Connection, bad_row:
     assert "division by zero" in str(caught.value)
     pg_conn.rollback()
     assert pg_conn.execute("SELECT 42").fetchone() == (42,)
+
+
+def test_entries_by_file_state(ledger: Ledger) -> None:
+    """``file_states`` keeps the entries of files in those states; ``other_file_states`` the
+    rest; the two together are every entry, once."""
+    answered = record_file(ledger, entries_frame(traces(1, 3)), effective=date(2026, 3, 2))
+    record_file(ledger, entries_frame(traces(20, 2)), effective=date(2026, 3, 3))
+    for state in ("sealed", "uploaded", "acknowledged"):
+        ledger.transition_file(
+            answered,
+            state,
+            sealed_sha256="0" * 64 if state == "sealed" else None,
+            remote_path="inbound/x" if state == "uploaded" else None,
+        )
+    flying = ("built", "sealed", "uploaded", "verified")
+    inside = ledger.entries_frame(file_states=flying, columns=["trace_number"])
+    outside = ledger.entries_frame(
+        file_states=flying, other_file_states=True, columns=["trace_number", "file_state"]
+    )
+    assert inside.get_column("trace_number").to_list() == traces(20, 2)
+    assert outside.get_column("trace_number").to_list() == traces(1, 3)
+    assert set(outside.get_column("file_state")) == {"acknowledged"}
+    assert ledger.entries_frame(file_states=()).height == 0

@@ -118,6 +118,11 @@ def main() -> None:
         default=None,
         help="write a cProfile of each step to DIR/<date>-<step>.prof",
     )
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the bench database afterwards (its name is printed) to inspect queries",
+    )
     args = parser.parse_args()
 
     from pipeline.config import load_config
@@ -265,8 +270,11 @@ def main() -> None:
         if sandbox is not None:
             sandbox.stop()
         sshd.stop()
-        with psycopg.connect(args.pg, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+        if args.keep:
+            print(f"database kept: {url}")
+        else:
+            with psycopg.connect(args.pg, autocommit=True) as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -121,7 +122,7 @@ def main() -> None:
     parser.add_argument(
         "--keep",
         action="store_true",
-        help="keep the bench database afterwards (its name is printed) to inspect queries",
+        help="keep the bench database and files afterwards (printed) to inspect them",
     )
     args = parser.parse_args()
 
@@ -271,10 +272,11 @@ def main() -> None:
             sandbox.stop()
         sshd.stop()
         if args.keep:
-            print(f"database kept: {url}")
+            print(f"database kept: {url}; files kept: {base}")
         else:
             with psycopg.connect(args.pg, autocommit=True) as admin:
                 admin.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+            shutil.rmtree(base, ignore_errors=True)  # a million-transfer run leaves ~1 GB
 
 
 if __name__ == "__main__":

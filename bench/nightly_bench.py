@@ -13,8 +13,9 @@ emulator's limit, not the pipeline's. Target: the counted steps under 60 s.
 Each step is printed with its wall seconds (as the run records them) and the CPU seconds of
 this process (the pipeline plus the in-process sandbox; Postgres's and sshd's own CPU are not
 included): on a shared machine the wall figure carries everyone else's load, the CPU figure
-is the honest one. ``--profile DIR`` writes a cProfile of each step. Run it once or twice,
-not in a loop.
+is the honest one. The CPU of the step's Postgres backends is read from /proc when the server
+runs on this machine ("pg cpu"). ``--profile DIR`` writes a cProfile of each step. Run it
+once or twice, not in a loop.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -51,6 +53,25 @@ COUNTED = (
     "rates",
     "report",
 )
+
+
+def server_cpu(dbname: str) -> dict[int, float]:
+    """CPU seconds so far of each Postgres backend serving ``dbname`` (pid → seconds), from
+    /proc: the server's share of a step when it runs on this machine (empty otherwise)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    found: dict[int, float] = {}
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            title = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            if not title.startswith("postgres: ") or f" {dbname} " not in title:
+                continue
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended meanwhile
+        found[int(proc.name)] = (int(fields[11]) + int(fields[12])) / tick
+    return found
 
 
 def transfers(n: int, day: date) -> pl.DataFrame:
@@ -97,6 +118,11 @@ def main() -> None:
         type=Path,
         default=None,
         help="write a cProfile of each step to DIR/<date>-<step>.prof",
+    )
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the bench database and files afterwards (printed) to inspect them",
     )
     args = parser.parse_args()
 
@@ -152,6 +178,8 @@ def main() -> None:
         config = load_config(config_path, env={})
         timings: dict[str, float] = {}
         cpus: dict[str, float] = {}
+        servers: dict[str, float] = {}
+        print(f"load average at start: {os.getloadavg()}")
 
         def night(day: date, steps: tuple[str, ...]) -> None:
             for step in steps:
@@ -160,7 +188,10 @@ def main() -> None:
                 if profiler is not None:
                     profiler.enable()
                 with open_nightly(config) as nightly:
+                    before = server_cpu(dbname)
                     summary = nightly.execute(RunOptions(business_date=day, only=step))  # type: ignore[arg-type]
+                    after = server_cpu(dbname)
+                server = sum(v - before.get(pid, 0.0) for pid, v in after.items())
                 if profiler is not None:
                     profiler.disable()
                     args.profile.mkdir(parents=True, exist_ok=True)
@@ -170,10 +201,11 @@ def main() -> None:
                 s = next(x for x in doc["steps"] if x["step"] == step)
                 timings[f"{day} {step}"] = s["seconds"]
                 cpus[f"{day} {step}"] = cpu
+                servers[f"{day} {step}"] = server
                 detail = {k: v for k, v in s["detail"].items() if isinstance(v, int | float)}
                 print(
                     f"  {day} {step:<10} {s['seconds']:8.2f}s wall {cpu:8.2f}s cpu"
-                    f" ({wall:6.2f}s with open/close)  {detail}",
+                    f" {server:7.2f}s pg cpu ({wall:6.2f}s with open/close)  {detail}",
                     flush=True,
                 )
 
@@ -220,23 +252,31 @@ def main() -> None:
         )
         counted = sum(v for k, v in timings.items() if k.split()[1] in COUNTED)
         counted_cpu = sum(v for k, v in cpus.items() if k.split()[1] in COUNTED)
+        counted_pg = sum(v for k, v in servers.items() if k.split()[1] in COUNTED)
         refresh = sum(v for k, v in timings.items() if k.endswith("refresh"))
         refresh_cpu = sum(v for k, v in cpus.items() if k.endswith("refresh"))
-        print("per step, both nights (wall / cpu of this process; Postgres's CPU not included):")
+        print("per step, both nights (wall / cpu of this process / cpu of its Postgres backends):")
         for step in (*COUNTED, "refresh"):
             w = sum(v for k, v in timings.items() if k.split()[1] == step)
             c = sum(v for k, v in cpus.items() if k.split()[1] == step)
-            print(f"  {step:<10} {w:8.2f}s wall {c:8.2f}s cpu")
+            g = sum(v for k, v in servers.items() if k.split()[1] == step)
+            print(f"  {step:<10} {w:8.2f}s wall {c:8.2f}s cpu {g:7.2f}s pg cpu")
         print(
-            f"total of counted steps: {counted:.1f}s wall, {counted_cpu:.1f}s cpu (target < 60 s);"
+            f"total of counted steps: {counted:.1f}s wall, {counted_cpu:.1f}s cpu,"
+            f" {counted_pg:.1f}s pg cpu (target < 60 s wall);"
             f" refresh: {refresh:.1f}s wall, {refresh_cpu:.1f}s cpu"
         )
+        print(f"load average at end: {os.getloadavg()}")
     finally:
         if sandbox is not None:
             sandbox.stop()
         sshd.stop()
-        with psycopg.connect(args.pg, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+        if args.keep:
+            print(f"database kept: {url}; files kept: {base}")
+        else:
+            with psycopg.connect(args.pg, autocommit=True) as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+            shutil.rmtree(base, ignore_errors=True)  # a million-transfer run leaves ~1 GB
 
 
 if __name__ == "__main__":

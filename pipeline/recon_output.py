@@ -34,13 +34,27 @@ def _write_pair(df: pl.DataFrame, base: Path) -> None:
     out.write_parquet(base.with_suffix(".parquet"))
 
 
+def _in_source_order(items: pl.DataFrame) -> pl.DataFrame:
+    """``items`` sorted by (source, row), on one integer key: the few source names by their
+    rank, the row below them. A two-column sort with a text column costs about three times
+    as much on the millions of items of a big night."""
+    if items.height == 0:
+        return items
+    sources = items.get_column("source").unique().sort()
+    rank = pl.col("source").replace_strict(
+        sources, pl.int_range(sources.len(), eager=True), return_dtype=pl.Int64
+    )
+    return items.sort(rank * (1 << 40) + pl.col("row"))
+
+
 def write_finance(sections: dict[str, pl.DataFrame], out_dir: Path, *, as_of: dt.date) -> Path:
     """Write the finance outputs; returns the HTML page's path."""
     fin = out_dir / "finance"
     (fin / "sections").mkdir(parents=True, exist_ok=True)
-    items = sections["items"].sort("source", "row")
+    items = sections["items"]
+    by_class = _in_source_order(items).partition_by("class", as_dict=True, maintain_order=True)
     for cls in CLASSES:
-        _write_pair(items.filter(pl.col("class") == cls), fin / cls)
+        _write_pair(by_class.get((cls,), items.clear()), fin / cls)
     for name, df in sections.items():
         if name != "items":
             _write_pair(df, fin / "sections" / name)

@@ -10,10 +10,11 @@ from collections.abc import Mapping
 from typing import Any
 
 import polars as pl
+import psycopg
 
 from pipeline.actions.payees import Payee, load_payees, no_jit, record_history
-from pipeline.store.copy import copy_frame
-from pipeline.store.errors import translate_errors
+from pipeline.store.csv_copy import copy_csv
+from pipeline.store.errors import DuplicateError, translate_errors
 from pipeline.store.ledger import Ledger
 
 __all__ = ["ACCOUNT_TYPE_NAMES", "enrol_frame", "reconcile_payee"]
@@ -24,7 +25,12 @@ _TYPES = ACCOUNT_TYPE_NAMES
 
 
 _ENROL_TABLE = "_screen_enrol"
-#: enough for the enrolment's join and sorts of a million new payees to stay in memory
+#: the staged payees not enrolled yet, with their new ids
+_NEW_TABLE = "_screen_enrol_new"
+#: a reference enrolled by another session mid-statement costs one more attempt; more than a
+#: few in a row means something else is wrong
+_ENROL_ATTEMPTS = 3
+#: enough for the enrolment's anti-join and sort of a million new payees to stay in memory
 _ENROL_WORK_MEM = "256MB"
 _ENROL_COLUMNS = {
     "n": pl.Int64,
@@ -50,7 +56,7 @@ def _blank_to_null(column: str, frame: pl.DataFrame) -> pl.Expr:
 def enrol_frame(ledger: Ledger, new: pl.DataFrame, actor: str) -> int:
     """Enrol new payees in bulk: ``new`` has one transfer per new payee (``payee_ref``,
     ``account_hash`` and the connectFi columns), in input order. Binary COPY into a temporary
-    table, then ONE statement inserts the payees and their ``enrol`` history rows; returns
+    table, then set-based INSERTs of the payees and their ``enrol`` history rows; returns
     how many were created (a reference enrolled meanwhile is left alone)."""
     if new.height == 0:
         return 0
@@ -86,22 +92,57 @@ def enrol_frame(ledger: Ledger, new: pl.DataFrame, actor: str) -> int:
             " account_type text, individual_name text, identification_number text,"
             " reference text) ON COMMIT DROP"
         )
-    copy_frame(ledger.conn, _ENROL_TABLE, staged)
-    with translate_errors("enrolling payees"), no_jit(ledger.conn, work_mem=_ENROL_WORK_MEM):
-        cur = ledger.conn.execute(
-            "WITH ins AS (INSERT INTO payees (payee_ref, routing_number, account_ciphertext,"
-            " account_hash, account_last4, account_type, individual_name, identification_number)"
-            " SELECT payee_ref, routing_number, account_ciphertext, account_hash, account_last4,"
-            f" account_type, individual_name, identification_number FROM {_ENROL_TABLE}"
-            " ORDER BY n ON CONFLICT (payee_ref) DO NOTHING RETURNING id, payee_ref)"
-            " INSERT INTO payee_history (payee_id, field, new_value, source, changed_by, detail)"
-            " SELECT ins.id, 'payee', ins.payee_ref, 'enrol', %s,"
-            " jsonb_build_object('from_transfer', e.reference)"
-            f" FROM ins JOIN {_ENROL_TABLE} e ON e.payee_ref = ins.payee_ref ORDER BY ins.id",
-            (actor,),
-        )
-        created = cur.rowcount
+    copy_csv(ledger.conn, _ENROL_TABLE, staged)
+    with no_jit(ledger.conn, work_mem=_ENROL_WORK_MEM):
+        created = _insert_staged(ledger.conn, actor)
+    with translate_errors("enrolling payees"):
         ledger.conn.execute(f"DROP TABLE {_ENROL_TABLE}")
+    return created
+
+
+def _insert_staged(conn: psycopg.Connection, actor: str) -> int:
+    """Insert the staged payees not enrolled yet, and their ``enrol`` history; return how
+    many. Each new payee gets its id from the payees sequence first (in input order), so the
+    payees and their history are two plain INSERTs from one table: no ``ON CONFLICT``
+    (a speculative insertion per row), no ``RETURNING`` joined back on the reference.
+
+    A reference another session enrols while this runs makes the payees INSERT fail on
+    ``payees_ref_key``; the attempt is rolled back to its savepoint and made again, when the
+    other session's payee is committed and skipped. Nothing is enrolled twice."""
+    for attempt in range(1, _ENROL_ATTEMPTS + 1):
+        try:
+            with translate_errors("enrolling payees"), conn.transaction():
+                return _insert_once(conn, actor)
+        except DuplicateError as exc:
+            if exc.constraint != "payees_ref_key" or attempt == _ENROL_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _insert_once(conn: psycopg.Connection, actor: str) -> int:
+    conn.execute(f"DROP TABLE IF EXISTS pg_temp.{_NEW_TABLE}")
+    # ORDER BY inside the subquery: nextval() runs in the outer projection, after the sort
+    cur = conn.execute(
+        f"CREATE TEMP TABLE {_NEW_TABLE} ON COMMIT DROP AS"
+        " SELECT nextval('payees_id_seq') AS id, s.*"
+        f" FROM (SELECT * FROM {_ENROL_TABLE} s WHERE NOT EXISTS"
+        "  (SELECT FROM payees p WHERE p.payee_ref = s.payee_ref) ORDER BY n) s"
+    )
+    created = cur.rowcount
+    conn.execute(
+        "INSERT INTO payees (id, payee_ref, routing_number, account_ciphertext, account_hash,"
+        " account_last4, account_type, individual_name, identification_number)"
+        " SELECT id, payee_ref, routing_number, account_ciphertext, account_hash,"
+        f" account_last4, account_type, individual_name, identification_number FROM {_NEW_TABLE}"
+        " ORDER BY id"
+    )
+    conn.execute(
+        "INSERT INTO payee_history (payee_id, field, new_value, source, changed_by, detail)"
+        " SELECT id, 'payee', payee_ref, 'enrol', %s,"
+        f" jsonb_build_object('from_transfer', reference) FROM {_NEW_TABLE} ORDER BY id",
+        (actor,),
+    )
+    conn.execute(f"DROP TABLE {_NEW_TABLE}")
     return created
 
 

@@ -56,7 +56,19 @@ RECONCILE_COLUMNS = (
     "individual_name",
     "batch_number",
     "file_name",
-    "file_state",
+)
+#: the transfer columns the reconciliation reads (the API's view of each transfer)
+API_COLUMNS = (
+    "cfi_transaction_id",
+    "reference",
+    "status",
+    "transaction_type",
+    "amount_cents",
+    "effective_date",
+    "settlement_date",
+    "trace_number",
+    "return_code",
+    "noc_code",
 )
 
 
@@ -204,13 +216,18 @@ class CheckSteps:
 
         res, day = self.res, ctx.business_date
         since = day - dt.timedelta(days=WINDOW_DAYS)
-        all_entries = res.ledger.entries_frame(effective_from=since, columns=RECONCILE_COLUMNS)
         # Files the bank has not answered yet are in flight: neither the acknowledgment nor
         # the API can know their entries, so they are counted, not reported as breaks; the
-        # next night's run reconciles them.
-        flight = pl.col("file_state").is_in(list(IN_FLIGHT_STATES))
-        in_flight = all_entries.filter(flight)
-        entries = all_entries.filter(~flight)
+        # next night's run reconciles them. Of those only the references are read.
+        entries = res.ledger.entries_frame(
+            effective_from=since,
+            columns=RECONCILE_COLUMNS,
+            file_states=IN_FLIGHT_STATES,
+            other_file_states=True,
+        )
+        in_flight = res.ledger.entries_frame(
+            effective_from=since, columns=("reference",), file_states=IN_FLIGHT_STATES
+        )
         # key sets stay polars Series: a million references as Python lists and sets cost
         # seconds of CPU to build and again to hand back to polars
         flying_refs = in_flight.get_column("reference").drop_nulls().unique()
@@ -221,7 +238,7 @@ class CheckSteps:
             .unique()
         )
         ids = entries.get_column("transfer_id").drop_nulls().unique()
-        transfers = res.ledger.transfers_frame().filter(
+        transfers = res.ledger.transfers_frame(columns=API_COLUMNS).filter(
             pl.col("reference").is_in(refs.implode())
             | pl.col("cfi_transaction_id").is_in(ids.implode())
         )

@@ -14,7 +14,7 @@ from typing import Any
 import polars as pl
 import psycopg
 
-from pipeline.store.copy import copy_frame
+from pipeline.store.csv_copy import copy_csv
 from pipeline.store.errors import translate_errors
 
 FILE_ID_MODIFIERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
@@ -70,7 +70,7 @@ class RunQueries:
         with translate_errors("looking up already-sent references"), self.conn.transaction():
             self.conn.execute("DROP TABLE IF EXISTS pg_temp._sent_refs")
             self.conn.execute("CREATE TEMP TABLE _sent_refs (reference text)")
-            copy_frame(self.conn, "_sent_refs", refs)
+            copy_csv(self.conn, "_sent_refs", refs)
             self.conn.execute("ANALYZE _sent_refs")
             rows = self.conn.execute(
                 "SELECT DISTINCT e.reference FROM entries e"
@@ -244,13 +244,13 @@ class RunQueries:
                 (outbound_file_id,),
             ).fetchone()
             if linked_before is None:
-                return copy_frame(self.conn, "entry_transfer_links", frame)
+                return copy_csv(self.conn, "entry_transfer_links", frame)
             self.conn.execute("DROP TABLE IF EXISTS pg_temp._ack_links")
             self.conn.execute(
                 "CREATE TEMP TABLE _ack_links (outbound_file_id int8, trace_number text,"
                 " transfer_id text)"
             )
-            copy_frame(self.conn, "_ack_links", frame)
+            copy_csv(self.conn, "_ack_links", frame)
             cur = self.conn.execute(
                 "INSERT INTO entry_transfer_links AS l (outbound_file_id, trace_number,"
                 " transfer_id) SELECT outbound_file_id, trace_number, transfer_id FROM _ack_links"

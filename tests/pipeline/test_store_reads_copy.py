@@ -11,6 +11,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from pipeline.store import Ledger, reads
+from pipeline.store.errors import StoreError
 from tests.pipeline._ledger_samples import entries_frame, record_file, traces
 
 _SCHEMAS = {
@@ -122,3 +123,51 @@ def test_ledger_reads_match_row_by_row(ledger: Ledger, monkeypatch: pytest.Monke
     assert new["entries"].get_column("trace_number")[0] == "012345670000001"
     for key in calls:
         assert_frame_equal(new[key], old[key], check_exact=True)
+
+
+@pytest.mark.parametrize("rows", [3, 300_000])
+def test_a_large_read_matches_row_by_row(pg_conn: psycopg.Connection, rows: int) -> None:
+    """Small results arrive whole before the first row is taken, large ones in many socket
+    reads: both ways every row comes through, in order."""
+    schema = pl.Schema({"k": pl.Int64, "t": pl.String})
+    query = "SELECT i, lpad(i::text, 12, '0') FROM generate_series(1, %s) i ORDER BY i"
+    new, old = _both(pg_conn, query, (rows,), schema)
+    assert new.height == rows
+    assert_frame_equal(new, old, check_exact=True)
+
+
+@pytest.mark.parametrize("bad_row", [3, 250_000])
+def test_a_server_error_mid_read_is_raised(pg_conn: psycopg.Connection, bad_row: int) -> None:
+    """An error after rows were sent (here a division by zero) fails the read with the
+    server's error, and the session can go on after a rollback."""
+    schema = pl.Schema({"k": pl.Int64})
+    query = "SELECT 1 / (i - %s) FROM generate_series(1, 300000) i ORDER BY i"
+    with pytest.raises(StoreError) as caught:
+        reads._frame(pg_conn, query, (bad_row,), schema, "reading numbers")
+    assert caught.value.sqlstate == "22012"
+    assert "division by zero" in str(caught.value)
+    pg_conn.rollback()
+    assert pg_conn.execute("SELECT 42").fetchone() == (42,)
+
+
+def test_entries_by_file_state(ledger: Ledger) -> None:
+    """``file_states`` keeps the entries of files in those states; ``other_file_states`` the
+    rest; the two together are every entry, once."""
+    answered = record_file(ledger, entries_frame(traces(1, 3)), effective=date(2026, 3, 2))
+    record_file(ledger, entries_frame(traces(20, 2)), effective=date(2026, 3, 3))
+    for state in ("sealed", "uploaded", "acknowledged"):
+        ledger.transition_file(
+            answered,
+            state,
+            sealed_sha256="0" * 64 if state == "sealed" else None,
+            remote_path="inbound/x" if state == "uploaded" else None,
+        )
+    flying = ("built", "sealed", "uploaded", "verified")
+    inside = ledger.entries_frame(file_states=flying, columns=["trace_number"])
+    outside = ledger.entries_frame(
+        file_states=flying, other_file_states=True, columns=["trace_number", "file_state"]
+    )
+    assert inside.get_column("trace_number").to_list() == traces(20, 2)
+    assert outside.get_column("trace_number").to_list() == traces(1, 3)
+    assert set(outside.get_column("file_state")) == {"acknowledged"}
+    assert ledger.entries_frame(file_states=()).height == 0

@@ -67,8 +67,10 @@ def transfer(**fields: Any) -> dict[str, Any]:
 
 
 def frame(*rows: dict[str, Any]) -> pl.DataFrame:
-    schema = {k: pl.String for k in transfer()}
-    return pl.DataFrame(list(rows), schema=schema)
+    """Text columns: the connectFi fields, plus any other column a row names (POP/XCK
+    fields, IAT fields), null where a row leaves it out."""
+    names = dict.fromkeys([*transfer(), *(k for row in rows for k in row)])
+    return pl.DataFrame(list(rows), schema=dict.fromkeys(names, pl.String))
 
 
 def addenda_texts(addenda: pl.DataFrame) -> pl.DataFrame:

@@ -17,6 +17,7 @@ import nacha
 from nacha.build import build_files
 from nacha.build_iat_codes import ISO_COUNTRY_CODES
 from nacha.build_iat_input import IAT_COLUMNS
+from nacha.build_rules import ENTRY_FIELD_COLUMNS
 from nacha.build_settings import Company, Limits
 from tests.nacha.build_fixtures import ACME, NOW, TODAY, settings, transfer
 from tests.nacha.test_build_property import a_transfer
@@ -376,7 +377,8 @@ def test_property_mixed_frames_build_domestic_as_alone_and_iat_that_rereads(
     iat_rows = [data.draw(an_iat_row(100 + i)) for i in range(sizes[1])]
     order = data.draw(st.permutations(range(sizes[0] + sizes[1])))
     every = [*domestic_rows, *iat_rows]
-    rows = [{**dict.fromkeys(IAT_COLUMNS), **every[i]} for i in order]
+    blank = dict.fromkeys([*IAT_COLUMNS, *ENTRY_FIELD_COLUMNS])  # every row: every column
+    rows = [{**blank, **every[i]} for i in order]
     config = settings(
         service_class_mode=mode,
         limits=Limits(max_file_lines=max_file_lines),

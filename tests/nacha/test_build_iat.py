@@ -200,6 +200,17 @@ def test_domestic_rows_with_empty_iat_columns_build_as_before() -> None:
     assert wide.entries.equals(plain.entries)
 
 
+def test_pop_and_xck_fields_do_not_apply_to_iat_rows() -> None:
+    rows = [
+        iat(reference="OK1", terminalCity=None, itemResearchNumber=None),
+        iat(reference="POPF", terminalCity="AUST", itemResearchNumber="IRN1"),
+    ]
+    result = build(*rows)
+    assert result.rejected.select("reference", "reason").rows() == [
+        ("POPF", "terminalCity does not apply to IAT; itemResearchNumber does not apply to IAT")
+    ]
+
+
 def test_bad_iat_rows_are_rejected_with_reasons() -> None:
     rows = [
         iat(reference="OK1"),

@@ -135,6 +135,10 @@ def row_reasons(
     credit = pl.col("_credit")
     debit = pl.col("_debit")
     name = pl.col("individualName")
+    name_required = pl.col("_rule_name_required").fill_null(True)  # unknown SEC: required
+    # names proven to sort at or above "1" hold no blank or all-zero one: no regex per row
+    zeros_or_blank = pl.lit(False) if facts.names_above_zero else name.str.contains(r"^[ 0]*$")
+    blank_name = pl.lit(False) if facts.names_above_zero else name.str.contains(r"^ *$")
     ident = pl.col("identificationNumber")
     cents = pl.col("amount_cents")
     prenote = pl.col("prenote_flag")
@@ -194,11 +198,11 @@ def row_reasons(
          pl.when(pl.col("_rule_zero_dollar")).then(
              pl.lit("a zero-dollar remittance entry requires addenda")
          ).otherwise(pl.lit("amount must be greater than 0 (prenote=true for a prenote)"))),
-        (name.is_null() & pl.col("_rule_name_required").fill_null(True),
-         "individualName is required"),
-        (pl.lit(False) if facts.names_above_zero else name.str.contains(r"^[ 0]*$"),
+        (name.is_null() & name_required, "individualName is required"),
+        # a blank name is no name where none is required (a CSV's empty cell may be "")
+        (zeros_or_blank & (name_required | ~blank_name),
          "individualName is blank or all zeros"),
-        (known_sec & name.is_not_null() & (rule["name_max"] == 0),
+        (known_sec & name.is_not_null() & ~blank_name & (rule["name_max"] == 0),
          pl.format("individualName does not apply to {} (its entry has no name field)", sec)),
         (known_sec & (rule["name_max"] > 0) & (length("individualName") > rule["name_max"]),
          pl.format("individualName longer than {} characters for {}", rule["name_max"], sec)),

@@ -180,10 +180,11 @@ BAD: dict[str, tuple[dict[str, Any], str]] = {
         "itemResearchNumber does not apply to POP",
     ),
     "terminal_state_on_xck": (xck(terminalState="TX"), "terminalState does not apply to XCK"),
-    "pop_without_name_column_value_on_ppd": (
+    "ppd_without_name": (
         transfer(reference="B1", individualName=None),
         "individualName is required",
     ),
+    "pop_zeros_name": (pop(individualName="000"), "individualName is blank or all zeros"),
 }
 
 
@@ -209,6 +210,26 @@ def test_the_good_pop_and_xck_rows_are_accepted() -> None:
         ("POP", "pop", "000012345", "AUST", "TX", None, None),
         ("XCK", "xck", "4711", None, None, "PCF001", "IRN0000000000042"),
     ]
+
+
+def test_blank_names_are_no_names_where_none_is_required() -> None:
+    """A CSV's empty cell may arrive as "" or spaces: for ARC/BOC/POP (optional name) and
+    XCK (no name field) that is no name, written as blanks; for PPD it stays refused."""
+    rows = [
+        pop(individualName=""),
+        xck(individualName="   "),
+        transfer(reference="A1", standardEntryClassCode="ARC", transactionType="Debit",
+                 companyEntryDescription="CHECK PMT", identificationNumber="88",
+                 individualName=" "),
+        transfer(reference="B1", individualName=" "),
+    ]  # fmt: skip
+    result = build_files(frame(*rows), settings(), now=NOW, file_id_modifiers="A")
+    assert result.rejected.rows() == [(4, "B1", "individualName is blank or all zeros")]
+    f = nacha.read(result.files[0].content)
+    assert nacha.validate(f).height == 0, nacha.validate(f).to_dicts()
+    assert f.entries["individual_name"].to_list() == [None, None, None]  # XCK: no such field
+    lines = [x for x in result.files[0].content.decode().splitlines() if x[0] == "6"]
+    assert all(line[54:76] == " " * 22 for line in lines if line[54:60] != "PCF001")
 
 
 def test_check_code_columns_may_be_absent_from_the_input() -> None:

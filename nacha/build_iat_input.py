@@ -34,7 +34,7 @@ from nacha.build_input import (
     BuildInputError,
     CheckedTransfers,
 )
-from nacha.build_rules import RESERVED_DESCRIPTIONS, routing_is_valid_expr
+from nacha.build_rules import ENTRY_FIELD_COLUMNS, RESERVED_DESCRIPTIONS, routing_is_valid_expr
 from nacha.build_settings import ACCOUNT_DIGIT, NACHA_MAX_AMOUNT_CENTS, BuildSettings
 from nacha.calendar import earliest_standard_date, same_day_date
 
@@ -338,6 +338,8 @@ def _reasons(settings: BuildSettings) -> list[tuple[pl.Expr, pl.Expr]]:
         (c("paymentTypeCode").is_not_null(), pl.lit("paymentTypeCode does not apply to IAT")),
         (c("addenda").is_not_null(),
          pl.lit("addenda does not apply to IAT (use paymentRelatedInformation)")),
+        *[(c(column).is_not_null(), pl.lit(f"{column} does not apply to IAT"))
+          for column in ENTRY_FIELD_COLUMNS],
         (desc.is_null(), pl.lit("companyEntryDescription is required")),
         (desc.str.contains(r"^[ 0]*$"), pl.lit("companyEntryDescription is blank or all zeros")),
         (desc.str.len_chars() > 10, pl.lit("companyEntryDescription longer than 10 characters")),

@@ -26,7 +26,7 @@ from nacha.build_reasons import (
     row_reasons,
     rule_columns,
 )
-from nacha.build_rules import routing_is_valid_expr
+from nacha.build_rules import ENTRY_FIELD_COLUMNS, SEC_RULES, routing_is_valid_expr
 from nacha.build_settings import ACCOUNT_DIGIT, BuildSettings
 from nacha.calendar import earliest_standard_date, same_day_date
 from nacha.errors import NachaError
@@ -61,6 +61,7 @@ OPTIONAL_COLUMNS = (
     "addenda",
     "prenote",
     "webhookUrl",
+    *ENTRY_FIELD_COLUMNS,
 )
 # The connectFi create fields of one ordinary transfer, in connectFi's order: what intake files,
 # the demo's generated days and planned retries are written as (all text; amounts in dollars).
@@ -176,8 +177,15 @@ def _normalise(frame: pl.DataFrame, *, extra_columns: str) -> pl.DataFrame:
         "identificationNumber",
         "paymentTypeCode",
         "addenda",
+        *ENTRY_FIELD_COLUMNS,
     ]
-    blank_is_null = {"clientCode", "identificationNumber", "paymentTypeCode", "addenda"}
+    blank_is_null = {
+        "clientCode",
+        "identificationNumber",
+        "paymentTypeCode",
+        "addenda",
+        *ENTRY_FIELD_COLUMNS,
+    }
 
     def text(name: str) -> pl.Expr:
         expr = _text_column(frame, name)
@@ -369,7 +377,7 @@ def check_transfers(
         _credit=pl.col("transactionType") == "Credit",
         _debit=pl.col("transactionType") == "Debit",
     )
-    return _finish(enriched, reasons)
+    return _finish(enriched, reasons, filled=column.filled or frozenset())
 
 
 def _column_facts(base: pl.DataFrame) -> tuple[ColumnFacts, pl.Expr, pl.Expr]:
@@ -452,9 +460,14 @@ _MASK_PARTS = 4
 
 
 def _finish(
-    enriched: pl.DataFrame, reasons: list[tuple[pl.Expr, pl.Expr | str]]
+    enriched: pl.DataFrame,
+    reasons: list[tuple[pl.Expr, pl.Expr | str]],
+    *,
+    filled: frozenset[str] = frozenset(),
 ) -> CheckedTransfers:
-    """Accepted rows (the batcher's columns) and rejected rows (every reason)."""
+    """Accepted rows (the batcher's columns) and rejected rows (every reason). ``filled``:
+    the entry-field columns some row fills; only those are carried on (the usual file has
+    none, and the batcher gathers every column it is given)."""
     # One cheap boolean pass over everything, in the same parallel select as the accepted
     # columns, the conditions dealt into a few masks so that the cores share them;
     # messages only for the (few) bad rows.
@@ -462,6 +475,11 @@ def _finish(
     parts = [conditions[i::_MASK_PARTS] for i in range(_MASK_PARTS)]
     finished = enriched.select(
         *_accepted_columns(),
+        *[
+            pl.col(column).alias(field)
+            for column, field in _ENTRY_FIELDS.items()
+            if column in filled
+        ],
         *[pl.any_horizontal(part).alias(f"_bad{i}") for i, part in enumerate(parts) if part],
     )
     masks = [c for c in finished.columns if c.startswith("_bad")]
@@ -479,6 +497,10 @@ def _finish(
     else:  # the usual file: every row passes, nothing to filter
         rejected = pl.DataFrame(schema=REJECTED_SCHEMA)
     return CheckedTransfers(accepted=finished, rejected=rejected.cast(REJECTED_SCHEMA))  # type: ignore[arg-type]
+
+
+#: Entry-field input column -> the entry field it fills (``nacha.layouts``).
+_ENTRY_FIELDS = {f.column: f.field for r in SEC_RULES.values() for f in r.fields}
 
 
 def _accepted_columns() -> list[pl.Expr]:

@@ -20,6 +20,7 @@ from typing import Any
 
 import polars as pl
 
+from nacha.build_rules import SEC_RULES
 from nacha.build_settings import BuildSettings, Limits
 from nacha.calendar import earliest_standard_date, reversal_deadline
 from nacha.errors import NachaError, NachaWriteError
@@ -59,11 +60,16 @@ _ENTRY_FIELDS = (
     "individual_name",
     "discretionary_data",
     "check_serial_number",
+    "terminal_city",
+    "terminal_state",
+    "process_control_field",
+    "item_research_number",
     "trace_number",
 )
 #: debit ↔ credit for live entries (second digit of the transaction code), §10.
 _FLIP = {"2": "7", "7": "2"}
-_SUPPORTED_SEC = frozenset({"PPD", "CCD", "CTX", "WEB", "TEL", "CIE", "ARC", "BOC", "RCK"})
+#: The SEC codes the builder originates (``nacha.build_rules.SEC_RULES``).
+_SUPPORTED_SEC = frozenset(SEC_RULES)
 
 
 def _read(f: Any) -> Any:

@@ -173,8 +173,8 @@ _ONE_WAY = {code: (r.credits, r.debits) for code, r in SEC_RULES.items()}
 
 def _balance(batches: pl.DataFrame) -> pl.DataFrame:
     """Offsets: in the batch itself, or — when the batch's SEC code forbids the offset's
-    direction (TEL, CIE, ARC, BOC, RCK) — in a companion CCD batch right after it, so every
-    batch stays valid for its SEC code and the file still balances."""
+    direction (TEL, CIE, ARC, BOC, POP, RCK, XCK) — in a companion CCD batch right after
+    it, so every batch stays valid for its SEC code and the file still balances."""
     net = pl.col("credit_cents") - pl.col("debit_cents")
     allows_credit = pl.col("sec").replace_strict(
         {k: v[0] for k, v in _ONE_WAY.items()}, return_dtype=pl.Boolean

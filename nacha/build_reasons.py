@@ -8,15 +8,18 @@ direction and description, so they are judged once per combination and joined ba
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import polars as pl
 
 from nacha.build_rules import (
     ADDENDA_TEXT_LENGTH,
+    ENTRY_FIELD_COLUMNS,
     PAYMENT_TYPE_CODES,
     RESERVED_DESCRIPTIONS,
     SEC_RULES,
+    EntryField,
     addenda_records_expr,
 )
 from nacha.build_settings import NACHA_MAX_AMOUNT_CENTS, BuildSettings
@@ -75,23 +78,30 @@ class ColumnFacts:
     means no text needs more than one record, so the CTX length and fit rules are moot.
     ``names_above_zero``: the smallest individualName sorts at or above ``"1"``, so no
     name is empty or starts with a space or ``0``: none is blank or all zeros.
+    ``filled``: columns of :data:`~nacha.build_rules.ENTRY_FIELD_COLUMNS` that hold a value
+    on some row (None: not known); an empty one can only be missing where it is required.
     """
 
     clean: frozenset[str] = frozenset()
     longest_addenda: int | None = None
     names_above_zero: bool = False
+    filled: frozenset[str] | None = None
 
 
 def column_facts(frame: pl.DataFrame) -> ColumnFacts:
     """:class:`ColumnFacts` of the normalised transfers (a min and a length maximum, no
     per-row text work besides :func:`clean_columns`)."""
-    longest, smallest = frame.select(
-        pl.col("addenda").str.len_bytes().max(), pl.col("individualName").min()
+    fields = [c for c in ENTRY_FIELD_COLUMNS if c in frame.columns]  # a missing one: empty
+    longest, smallest, *values = frame.select(
+        pl.col("addenda").str.len_bytes().max(),
+        pl.col("individualName").min(),
+        *[pl.col(c).is_not_null().any() for c in fields],
     ).row(0)
     return ColumnFacts(
         clean=clean_columns(frame),
         longest_addenda=0 if longest is None else int(longest),
         names_above_zero=smallest is not None and smallest >= "1",
+        filled=frozenset(c for c, v in zip(fields, values, strict=True) if v),
     )
 
 
@@ -125,6 +135,10 @@ def row_reasons(
     credit = pl.col("_credit")
     debit = pl.col("_debit")
     name = pl.col("individualName")
+    name_required = pl.col("_rule_name_required").fill_null(True)  # unknown SEC: required
+    # names proven to sort at or above "1" hold no blank or all-zero one: no regex per row
+    zeros_or_blank = pl.lit(False) if facts.names_above_zero else name.str.contains(r"^[ 0]*$")
+    blank_name = pl.lit(False) if facts.names_above_zero else name.str.contains(r"^ *$")
     ident = pl.col("identificationNumber")
     cents = pl.col("amount_cents")
     prenote = pl.col("prenote_flag")
@@ -184,10 +198,13 @@ def row_reasons(
          pl.when(pl.col("_rule_zero_dollar")).then(
              pl.lit("a zero-dollar remittance entry requires addenda")
          ).otherwise(pl.lit("amount must be greater than 0 (prenote=true for a prenote)"))),
-        (name.is_null(), "individualName is required"),
-        (pl.lit(False) if facts.names_above_zero else name.str.contains(r"^[ 0]*$"),
+        (name.is_null() & name_required, "individualName is required"),
+        # a blank name is no name where none is required (a CSV's empty cell may be "")
+        (zeros_or_blank & (name_required | ~blank_name),
          "individualName is blank or all zeros"),
-        (known_sec & (length("individualName") > rule["name_max"]),
+        (known_sec & name.is_not_null() & ~blank_name & (rule["name_max"] == 0),
+         pl.format("individualName does not apply to {} (its entry has no name field)", sec)),
+        (known_sec & (rule["name_max"] > 0) & (length("individualName") > rule["name_max"]),
          pl.format("individualName longer than {} characters for {}", rule["name_max"], sec)),
         (charset("individualName", _PRINTABLE), "individualName must be printable ASCII"),
         (known_sec & ident.is_null() & pl.col("_rule_id_required"),
@@ -228,7 +245,40 @@ def row_reasons(
                    pl.lit(f"{settings.odfi.profile.same_day_limit_cents / 100:,.2f}"))),
         (pl.col("_desc_reason").is_not_null(), pl.col("_desc_reason")),
     ]  # fmt: skip
+    for column in ENTRY_FIELD_COLUMNS:
+        out.extend(_entry_field_reasons(column, facts, length))
     return out
+
+
+#: Each entry-field column's shape (the same wherever a SEC code has it).
+_FIELD_SHAPES: dict[str, EntryField] = {f.column: f for r in SEC_RULES.values() for f in r.fields}
+
+
+def _entry_field_reasons(
+    column: str, facts: ColumnFacts, length: Callable[[str], pl.Expr]
+) -> list[tuple[pl.Expr, pl.Expr | str]]:
+    """Reasons of one SEC-specific entry-field column (POP terminal city/state, XCK process
+    control and item research): required where the row's SEC code has the field, refused
+    where it has not, at most the field's width, of its shape. A column no row fills
+    (the usual file) can only be missing: one rule, the others are literals."""
+    col, sec = pl.col(column), pl.col("sec")
+    width = pl.col(f"_rule_field_{column}")  # null: the row's SEC code has no such field
+    out: list[tuple[pl.Expr, pl.Expr | str]] = [
+        (col.is_null() & width.is_not_null(), pl.format(f"{column} is required for {{}}", sec)),
+    ]
+    if facts.filled is not None and column not in facts.filled:
+        return out
+    spec = _FIELD_SHAPES[column]
+    known_sec = pl.col("_rule_layout").is_not_null()
+    return [
+        *out,
+        (known_sec & col.is_not_null() & width.is_null(),
+         pl.format(f"{column} does not apply to {{}}", sec)),
+        (length(column) > width,
+         pl.format(f"{column} longer than {{}} characters for {{}}", width, sec)),
+        (~col.str.contains(spec.pattern or _PRINTABLE),
+         f"{column} must be {spec.shape or 'printable ASCII'}"),
+    ]  # fmt: skip
 
 
 #: What decides a description rule: few distinct combinations even in a million transfers.
@@ -326,8 +376,15 @@ def rule_columns() -> pl.DataFrame:
                 "_rule_zero_dollar": r.zero_dollar_remittance,
                 "_rule_required_description": r.required_description,
                 "_rule_layout": r.layout,
+                **{
+                    f"_rule_field_{column}": next(
+                        (f.width for f in r.fields if f.column == column), None
+                    )
+                    for column in ENTRY_FIELD_COLUMNS
+                },
             }
             for code, r in SEC_RULES.items()
         ],
-        schema_overrides={"_rule_required_description": pl.String},
+        schema_overrides={"_rule_required_description": pl.String}
+        | {f"_rule_field_{column}": pl.Int64 for column in ENTRY_FIELD_COLUMNS},
     )

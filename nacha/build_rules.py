@@ -13,9 +13,12 @@ from nacha.checks import routing_check_digit_expr
 
 __all__ = [
     "ADDENDA_TEXT_LENGTH",
+    "CHECK_LAYOUTS",
+    "ENTRY_FIELD_COLUMNS",
     "PAYMENT_TYPE_CODES",
     "RESERVED_DESCRIPTIONS",
     "SEC_RULES",
+    "EntryField",
     "ReservedDescription",
     "SecRule",
     "addenda_records_expr",
@@ -47,15 +50,38 @@ def addenda_records_expr(text: pl.Expr, *, length: pl.Expr | None = None) -> pl.
 
 
 @dataclass(frozen=True)
+class EntryField:
+    """An input column written into an entry field only some SEC codes have (POP's terminal
+    city and state, XCK's process control field and item research number). Required where
+    its SEC code has it; a row of any other SEC code that fills it is rejected.
+
+    ``column``: the input column; ``field``: the entry field (``nacha.layouts``) it fills;
+    ``width``: the field's width, the longest value accepted; ``pattern``/``shape``: an
+    anchored regex the value must match and how the reason says it (None: printable ASCII).
+    """
+
+    column: str
+    field: str
+    width: int
+    pattern: str | None = None
+    shape: str | None = None
+
+
+@dataclass(frozen=True)
 class SecRule:
     """What one originating SEC code allows; a row of :data:`SEC_RULES`.
 
     ``layout``: ``standard`` (PPD-like), ``cie`` (name 40-54 and ID 55-76 swapped),
     ``ctx`` (corporate: addenda count 55-58, 16-char name 59-74), ``check`` (check serial
-    number in 40-54: ARC, BOC, RCK). ``max_addenda``: addenda 05 records an entry may carry;
+    number in 40-54: ARC, BOC, RCK), ``pop`` (check serial 40-48, terminal city 49-52 and
+    state 53-54), ``xck`` (check serial 40-54, process control 55-60, item research number
+    61-76, no name). In the check layouts (:data:`CHECK_LAYOUTS`) ``identificationNumber``
+    is the check serial number. ``max_addenda``: addenda 05 records an entry may carry;
     the ``addenda`` text is split into that many records of 80 characters at most.
-    ``payment_type``: where WEB/TEL's Payment Type Code
-    (77-78) is required (``debits``) or merely allowed (``optional``).
+    ``name_max`` 0: the layout has no Individual Name (a row that gives one is rejected);
+    ``name_required`` False: the name may be left empty. ``payment_type``: where WEB/TEL's
+    Payment Type Code (77-78) is required (``debits``) or merely allowed (``optional``).
+    ``fields``: the SEC code's own entry fields, from input columns of their own.
     """
 
     credits: bool
@@ -63,19 +89,31 @@ class SecRule:
     max_addenda: int
     name_max: int
     id_max: int
-    layout: Literal["standard", "cie", "ctx", "check"] = "standard"
+    layout: Literal["standard", "cie", "ctx", "check", "pop", "xck"] = "standard"
     id_required: bool = False
     name_required: bool = True
     max_amount_cents: int = 99_999_999_99
     payment_type: Literal["none", "optional", "debits"] = "none"
     zero_dollar_remittance: bool = False
     required_description: str | None = None
+    fields: tuple[EntryField, ...] = ()
 
+
+#: Layouts whose positions 40-54 start with the check serial number (``identificationNumber``).
+CHECK_LAYOUTS = ("check", "pop", "xck")
+
+_TERMINAL_CITY = EntryField("terminalCity", "terminal_city", 4)
+_TERMINAL_STATE = EntryField(
+    "terminalState", "terminal_state", 2, r"^[A-Z]{2}$", "2 capital letters (a state code)"
+)
+_PROCESS_CONTROL = EntryField("processControlField", "process_control_field", 6)
+_ITEM_RESEARCH = EntryField("itemResearchNumber", "item_research_number", 16)
 
 #: The domestic SEC codes achpipe originates. IAT rows never reach these rules: they are split
-#: off and built into files of their own (``nacha.build_iat``). Everything else (ENR, POP,
-#: COR …) is refused with a reason naming it: those need fields the connectFi create request
-#: does not carry.
+#: off and built into files of their own (``nacha.build_iat``). Everything else (ENR, COR,
+#: POS …) is refused with a reason naming it: those need fields the connectFi create request
+#: does not carry. Check codes (§4.2, §11.2): debits only, no addenda, the check serial
+#: number in ``identificationNumber``; limits per entry ARC/BOC/POP $25,000, RCK/XCK $2,500.
 SEC_RULES: dict[str, SecRule] = {
     "PPD": SecRule(True, True, 1, 22, 15),
     "CCD": SecRule(True, True, 1, 22, 15, zero_dollar_remittance=True),
@@ -86,10 +124,25 @@ SEC_RULES: dict[str, SecRule] = {
     "CIE": SecRule(True, False, 1, 15, 22, layout="cie", id_required=True),
     "ARC": SecRule(False, True, 0, 22, 15, "check", True, False, 25_000_00),
     "BOC": SecRule(False, True, 0, 22, 15, "check", True, False, 25_000_00),
+    # POP: a 9-character serial, then the terminal's city (4) and state (2) in 49-54
+    "POP": SecRule(
+        False, True, 0, 22, 9, "pop", True, False, 25_000_00,
+        fields=(_TERMINAL_CITY, _TERMINAL_STATE),
+    ),
     "RCK": SecRule(
         False, True, 0, 22, 15, "check", True, True, 2_500_00, required_description="REDEPCHECK"
     ),
-}
+    # XCK: 55-76 hold process control field and item research number: no Individual Name
+    "XCK": SecRule(
+        False, True, 0, 0, 15, "xck", True, False, 2_500_00, required_description="NO CHECK",
+        fields=(_PROCESS_CONTROL, _ITEM_RESEARCH),
+    ),
+}  # fmt: skip
+
+#: Every input column of :attr:`SecRule.fields`, in table order.
+ENTRY_FIELD_COLUMNS: tuple[str, ...] = tuple(
+    dict.fromkeys(f.column for r in SEC_RULES.values() for f in r.fields)
+)
 
 #: Valid WEB/TEL Payment Type Codes (entry 77-78).
 PAYMENT_TYPE_CODES = ("R", "S", "ST")
@@ -138,6 +191,10 @@ RESERVED_DESCRIPTIONS: tuple[ReservedDescription, ...] = (
     ReservedDescription(
         "REDEPCHECK", frozenset({"RCK"}), frozenset({"Debit"}),
         "REDEPCHECK is reserved for RCK entries",
+    ),
+    ReservedDescription(
+        "NO CHECK", frozenset({"XCK"}), frozenset({"Debit"}),
+        "NO CHECK is reserved for XCK entries",
     ),
     ReservedDescription(
         "AUTOENROLL", frozenset(), frozenset(),

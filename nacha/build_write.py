@@ -15,7 +15,12 @@ from typing import Any
 import polars as pl
 
 from nacha.build_plan import Plan
-from nacha.build_rules import ADDENDA_TEXT_LENGTH, addenda_records_expr
+from nacha.build_rules import (
+    ADDENDA_TEXT_LENGTH,
+    CHECK_LAYOUTS,
+    SEC_RULES,
+    addenda_records_expr,
+)
 from nacha.build_settings import BuildSettings
 from nacha.writer import assemble
 
@@ -47,6 +52,11 @@ class FileFrames:
 TRUSTED_ENTRY_COLUMNS = frozenset(
     {"transaction_code", "rdfi_id", "check_digit", "amount", "trace_number"}
 )
+
+
+#: The SEC-specific entry fields a plan may carry (POP terminal city/state, XCK process
+#: control field and item research number), in ``nacha.layouts`` names.
+ENTRY_FIELDS = tuple(dict.fromkeys(f.field for r in SEC_RULES.values() for f in r.fields))
 
 
 def _yymmdd(column: str) -> pl.Expr:
@@ -156,11 +166,15 @@ def file_frames(
     trace = pl.col("trace_number")  # decided by the plan
     layout = pl.col("layout")
     ident = pl.col("identification_number")  # null when the transfer has none
-    if (planned.get_column("layout") != "check").all():  # no check entries (the usual file)
+    # comparisons with the three names, not a hash lookup per row
+    is_check = pl.any_horizontal(layout == name for name in CHECK_LAYOUTS)
+    if not planned.select(is_check.any()).item():  # no check entries (the usual file)
         identification, check_serial = ident, pl.lit(None, pl.String)
-    else:
-        identification = pl.when(layout != "check").then(ident)
-        check_serial = pl.when(layout == "check").then(ident)
+    else:  # ARC/BOC/RCK/POP/XCK: the transfer's identification is the check serial number
+        identification = pl.when(~is_check).then(ident)
+        check_serial = pl.when(is_check).then(ident)
+    # POP/XCK fields: present only when some transfer fills them (checked per SEC code)
+    fields = [f for f in ENTRY_FIELDS if f in planned.columns]
     entries = planned.select(
         pl.col("batch_number").cast(pl.Int64),
         transaction_code=pl.col("transaction_code"),
@@ -170,6 +184,7 @@ def file_frames(
         amount=pl.col("amount_cents").cast(pl.Int64),
         identification_number=identification,
         check_serial_number=check_serial,
+        **{f: pl.col(f) for f in fields},
         individual_name=_null_if_empty(planned, "individual_name"),
         discretionary_data=pl.col("payment_type_code"),
         trace_number=trace,

@@ -9,6 +9,7 @@ import click
 import polars as pl
 
 import nacha
+from nacha.addenda_text import payment_related_texts
 from nacha.masking import mask_account_expr
 
 _FIELDS = ("line", "record_type", "field", "rule", "message")
@@ -238,20 +239,27 @@ def convert(file: Path, fmt: str, out: Path) -> None:
         mask_account_expr("dfi_account_number").alias("dfi_account_number")
     ).join(f.batches.select(batch_cols), on="batch_index", how="left", maintain_order="left")
     if f.addenda.height:
+        # other addenda fields: the entry's first value; the Payment Related Information:
+        # every 05 (IAT: 17) record of the entry joined, a CTX remittance whole
+        firsts = [
+            c
+            for c in (
+                "return_reason_code",
+                "original_trace_number",
+                "change_code",
+                "corrected_data",
+            )
+            if c in f.addenda.columns
+        ]
         info = f.addenda.group_by("entry_index", maintain_order=True).agg(
             pl.col("addenda_type_code").alias("addenda_types"),
-            *[
-                pl.col(c).drop_nulls().first().alias(c)
-                for c in (
-                    "payment_related_information",
-                    "return_reason_code",
-                    "original_trace_number",
-                    "change_code",
-                    "corrected_data",
-                )
-                if c in f.addenda.columns
-            ],
+            *[pl.col(c).drop_nulls().first().alias(c) for c in firsts],
         )
+        if "payment_related_information" in f.addenda.columns:
+            texts = payment_related_texts(f.addenda)
+            info = info.join(texts, on="entry_index", how="left", maintain_order="left").select(
+                "entry_index", "addenda_types", "payment_related_information", *firsts
+            )
         table = table.join(info, on="entry_index", how="left", maintain_order="left")
     if fmt == "csv":
         table = table.with_columns(pl.col(pl.List(pl.String)).list.join(","))

@@ -437,8 +437,12 @@ def _entries_for_ledger(parsed: Any, built_entries: pl.DataFrame, file_name: str
             pl.coalesce(_column(entries, "individual_name"), "_receiving_name").alias(
                 "individual_name"
             ),
+            # check codes (ARC, BOC, POP, RCK, XCK) carry the transfer's identification as
+            # the check serial number
             pl.coalesce(
-                _column(entries, "identification_number"), "_receiver_identification_number"
+                _column(entries, "identification_number"),
+                _column(entries, "check_serial_number"),
+                "_receiver_identification_number",
             ).alias("individual_id"),
         )
         .join(refs, on="trace_number", how="left")

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
+from nacha.addenda_text import payment_related_texts
 from nacha.build_settings import BuildSettings, Company, Odfi, Originator, SettlementAccount
 
 CT = ZoneInfo("America/Chicago")
@@ -66,29 +67,17 @@ def transfer(**fields: Any) -> dict[str, Any]:
 
 
 def frame(*rows: dict[str, Any]) -> pl.DataFrame:
-    schema = {k: pl.String for k in transfer()}
-    return pl.DataFrame(list(rows), schema=schema)
+    """Text columns: the connectFi fields, plus any other column a row names (POP/XCK
+    fields, IAT fields), null where a row leaves it out."""
+    names = dict.fromkeys([*transfer(), *(k for row in rows for k in row)])
+    return pl.DataFrame(list(rows), schema=dict.fromkeys(names, pl.String))
 
 
 def addenda_texts(addenda: pl.DataFrame) -> pl.DataFrame:
     """``entry_index`` and ``addenda``: each entry's addenda 05 text as the builder was given
-    it, from a read file's addenda frame. The builder cuts the text into 80-character
-    records (CTX: up to 9,999); the reader drops each field's trailing spaces, so every
-    field is padded back to 80, the fields joined in sequence order, and only the last
-    record's padding dropped (input texts carry no trailing spaces: the field pads them)."""
-    if "payment_related_information" not in addenda.columns:
-        return pl.DataFrame(schema={"entry_index": pl.Int64, "addenda": pl.String})
-    return (
-        addenda.filter(pl.col("addenda_type_code") == "05")
-        .sort("entry_index", "addenda_sequence_number")
-        .group_by("entry_index", maintain_order=True)
-        .agg(
-            pl.col("payment_related_information")
-            .fill_null("")
-            .str.pad_end(80)
-            .str.join("")
-            .str.strip_chars_end(" ")
-            .alias("addenda")
-        )
-        .with_columns(pl.col("entry_index").cast(pl.Int64))
-    )
+    it, from a read file's addenda frame (records joined back by the library's
+    :func:`nacha.addenda_text.payment_related_texts`; input texts carry no trailing spaces,
+    so the join gives them back exactly)."""
+    if "addenda_type_code" in addenda.columns:
+        addenda = addenda.filter(pl.col("addenda_type_code") == "05")
+    return payment_related_texts(addenda, alias="addenda")

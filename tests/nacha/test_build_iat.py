@@ -17,6 +17,7 @@ import nacha
 from nacha.build import build_files
 from nacha.build_iat_codes import ISO_COUNTRY_CODES
 from nacha.build_iat_input import IAT_COLUMNS
+from nacha.build_rules import ENTRY_FIELD_COLUMNS
 from nacha.build_settings import Company, Limits
 from tests.nacha.build_fixtures import ACME, NOW, TODAY, settings, transfer
 from tests.nacha.test_build_property import a_transfer
@@ -199,6 +200,17 @@ def test_domestic_rows_with_empty_iat_columns_build_as_before() -> None:
     assert wide.entries.equals(plain.entries)
 
 
+def test_pop_and_xck_fields_do_not_apply_to_iat_rows() -> None:
+    rows = [
+        iat(reference="OK1", terminalCity=None, itemResearchNumber=None),
+        iat(reference="POPF", terminalCity="AUST", itemResearchNumber="IRN1"),
+    ]
+    result = build(*rows)
+    assert result.rejected.select("reference", "reason").rows() == [
+        ("POPF", "terminalCity does not apply to IAT; itemResearchNumber does not apply to IAT")
+    ]
+
+
 def test_bad_iat_rows_are_rejected_with_reasons() -> None:
     rows = [
         iat(reference="OK1"),
@@ -376,7 +388,8 @@ def test_property_mixed_frames_build_domestic_as_alone_and_iat_that_rereads(
     iat_rows = [data.draw(an_iat_row(100 + i)) for i in range(sizes[1])]
     order = data.draw(st.permutations(range(sizes[0] + sizes[1])))
     every = [*domestic_rows, *iat_rows]
-    rows = [{**dict.fromkeys(IAT_COLUMNS), **every[i]} for i in order]
+    blank = dict.fromkeys([*IAT_COLUMNS, *ENTRY_FIELD_COLUMNS])  # every row: every column
+    rows = [{**blank, **every[i]} for i in order]
     config = settings(
         service_class_mode=mode,
         limits=Limits(max_file_lines=max_file_lines),

@@ -131,3 +131,27 @@ def test_merge_files_within_limits() -> None:
         valid(content)
     with pytest.raises(NachaError, match="trace numbers repeat"):
         merge_files([one.files[0].content, one.files[0].content], file_id_modifiers="C", now=NOW)
+
+
+def test_pop_and_xck_files_reverse_segment_and_merge_with_their_fields() -> None:
+    """The check codes' own fields (POP terminal city/state, XCK process control and item
+    research number) survive a rebuild: a reversal keeps them on its credits."""
+    from tests.nacha.test_build_check_codes import pop, xck
+
+    fields = ["check_serial_number", "terminal_city", "terminal_state",
+              "process_control_field", "item_research_number"]  # fmt: skip
+    result = build_files(frame(pop(), xck()), settings(), now=NOW, file_id_modifiers="A")
+    assert result.rejected.height == 0, result.rejected.to_dicts()
+    content = result.files[0].content
+    original = valid(content).entries.select(fields).rows()
+    later = datetime(2026, 3, 12, 8, 0, tzinfo=CT)
+    rev = reverse_file(content, settings(), now=later, file_id_modifier="B",
+                       first_trace_sequence=500)  # fmt: skip
+    f = valid(rev.content)
+    assert f.entries.select(fields).rows() == original
+    assert set(f.entries["transaction_code"]) == {"22"}  # the debits' reversing credits
+    debit_file, credit_file = segment_file(content, file_id_modifiers=("C", "D"))
+    assert credit_file is None and debit_file is not None
+    assert valid(debit_file).entries.select(fields).rows() == original
+    (merged,) = merge_files([content, rev.content], file_id_modifiers="E", now=later)
+    assert valid(merged).entries.select(fields).rows() == original + original

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import nacha
 from nacha.build import build_files
-from nacha.build_rules import SEC_RULES
+from nacha.build_rules import CHECK_LAYOUTS, ENTRY_FIELD_COLUMNS, SEC_RULES
 from tests.nacha.build_fixtures import NOW, addenda_texts, frame
 from tests.nacha.build_fixtures import settings as build_settings
 
@@ -56,8 +56,8 @@ def a_transfer(draw: st.DrawFn, n: int) -> dict[str, Any]:
     date = draw(st.sampled_from(DATES + list(ROLLED)))
     limit = min(rule.max_amount_cents, 100_000_000 if date == "2026-03-10" else 9_999_999_999)
     cents = 0 if prenote else draw(st.integers(1, limit))
-    if sec == "RCK":
-        description = "REDEPCHECK"
+    if rule.required_description:  # RCK: REDEPCHECK, XCK: NO CHECK
+        description = rule.required_description
     elif sec == "PPD" and direction == "Credit" and draw(st.booleans()):
         description = "PAYROLL"
     elif sec == "WEB" and direction == "Debit" and draw(st.booleans()):
@@ -70,6 +70,15 @@ def a_transfer(draw: st.DrawFn, n: int) -> dict[str, Any]:
     elif rule.payment_type != "none":
         payment_type = draw(st.sampled_from([None, "R", "S", "ST"]))
     ident = draw(text(rule.id_max)) if rule.id_required or draw(st.booleans()) else None
+    # XCK has no name field; ARC, BOC and POP names are optional
+    name = None
+    if rule.name_max and (rule.name_required or draw(st.booleans())):
+        name = draw(text(rule.name_max))
+    # POP terminal city/state, XCK process control / item research: required where they apply
+    fields = dict.fromkeys(ENTRY_FIELD_COLUMNS)
+    for field in rule.fields:
+        value = st.from_regex(field.pattern, fullmatch=True) if field.pattern else text(field.width)
+        fields[field.column] = draw(value)
     addenda = None
     if rule.max_addenda and draw(st.booleans()):
         # CTX: a text of several 80-character addenda records (20 at most, so that an entry
@@ -81,7 +90,7 @@ def a_transfer(draw: st.DrawFn, n: int) -> dict[str, Any]:
         "clientCode": draw(st.sampled_from(["ACME", "GLOBEX", None])),
         "effectiveEntryDate": date,
         "standardEntryClassCode": sec,
-        "individualName": draw(text(rule.name_max)),
+        "individualName": name,
         "routingNumber": draw(st.sampled_from(ROUTINGS)),
         "DFIAccountNumber": draw(st.from_regex(r"[0-9A-Z][0-9A-Z-]{0,16}", fullmatch=True)),
         "accountType": draw(st.sampled_from(["Checking", "Savings"])),
@@ -93,6 +102,7 @@ def a_transfer(draw: st.DrawFn, n: int) -> dict[str, Any]:
         "paymentTypeCode": payment_type,
         "addenda": addenda,
         "prenote": "true" if prenote else None,
+        **fields,
     }
 
 
@@ -167,10 +177,13 @@ def test_built_files_validate_and_reread_to_the_input(
         assert row["dfi_account_number"] == want["DFIAccountNumber"]
         assert row["rdfi_id"] + row["check_digit"] == want["routingNumber"]
         assert row["individual_name"] == want["individualName"]
-        ident = row["check_serial_number"] if want["standardEntryClassCode"] in (
-            "ARC", "BOC", "RCK"
-        ) else row["identification_number"]  # fmt: skip
+        rule = SEC_RULES[want["standardEntryClassCode"]]
+        # ARC, BOC, RCK, POP, XCK: the identification is the check serial number (40-54)
+        checks = rule.layout in CHECK_LAYOUTS
+        ident = row["check_serial_number"] if checks else row["identification_number"]
         assert ident == want["identificationNumber"]
+        for field in rule.fields:  # POP 49-52 / 53-54, XCK 55-60 / 61-76
+            assert row[field.field] == want[field.column]
         assert (row["discretionary_data"] or None) == want["paymentTypeCode"]
         assert row["addenda"] == want["addenda"]
         # the CTX count field (55-58) says how many addenda 05 follow; other layouts have none

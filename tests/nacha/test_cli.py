@@ -126,3 +126,34 @@ def test_convert(runner: CliRunner, tmp_path: Path, fmt: str) -> None:
     assert table["sec_code"].to_list() == ["CCD", "CCD"]
     assert table["payment_related_information"][0].startswith("RMR*IV*INV-2026-0042")
     assert not any("4410022233" in str(v) for v in table["dfi_account_number"].to_list())
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_convert_exports_a_ctx_remittance_whole(
+    runner: CliRunner, tmp_path: Path, fmt: str
+) -> None:
+    """A CTX entry's addenda 05 records (here 4, one of them ending in a space at position
+    80) come back as the one text the builder was given, not its first 80 characters."""
+    from nacha.build import build_files
+    from tests.nacha.build_fixtures import NOW, frame, settings
+    from tests.nacha.test_build_files import X12, _ctx
+
+    rows = [_ctx("X1", X12), _ctx("X2", "RMR*IV*7*PO*99.00~", transactionType="Debit")]
+    result = build_files(frame(*rows), settings(), now=NOW, file_id_modifiers="A")
+    assert result.rejected.height == 0, result.rejected.to_dicts()
+    path = tmp_path / "ctx.ach"
+    path.write_bytes(result.files[0].content)
+    out = tmp_path / f"entries.{fmt}"
+    done = runner.invoke(cli, ["convert", str(path), "--to", fmt, "--out", str(out)])
+    assert done.exit_code == 0, done.output
+    table = pl.read_csv(out, infer_schema=False) if fmt == "csv" else pl.read_parquet(out)
+    traces = dict(result.entries.select("trace_number", "reference").iter_rows())
+    texts = {
+        traces[t]: text
+        for t, text in table.select("trace_number", "payment_related_information").iter_rows()
+    }
+    assert len(X12) > 3 * 80
+    assert texts == {"X1": X12, "X2": "RMR*IV*7*PO*99.00~"}
+    types = table["addenda_types"].to_list()
+    want = ",".join(["05"] * -(-len(X12) // 80))
+    assert types[0] == (want if fmt == "csv" else want.split(","))

@@ -253,3 +253,71 @@ def test_unreadable_config(tmp_path: Path) -> None:
         load_build_config(bad)
     with pytest.raises(ConfigError, match="not found"):
         load_build_config(tmp_path / "missing.toml")
+
+
+def test_pop_and_xck_rows_build_from_a_csv_with_their_columns(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    """The sample transfers plus the POP/XCK columns (empty on the sample's rows) and one
+    POP and one XCK debit: empty CSV cells are "no value", the file validates and reads
+    back with the check fields in place."""
+    import nacha
+
+    sample = pl.read_csv(SAMPLE_TRANSFERS, infer_schema=False)
+    extra = ["terminalCity", "terminalState", "processControlField", "itemResearchNumber"]
+    base = {"clientCode": "ACME", "effectiveEntryDate": None, "routingNumber": "021000021",
+            "DFIAccountNumber": "000123456789", "accountType": "Checking",
+            "transactionType": "Debit", "currency": "USD", "paymentTypeCode": None,
+            "addenda": None, "prenote": None}  # fmt: skip
+    rows = pl.DataFrame(
+        [
+            {
+                **base,
+                "reference": "POP0001",
+                "standardEntryClassCode": "POP",
+                "individualName": None,
+                "amount": "61.20",
+                "companyEntryDescription": "CHECK PMT",
+                "identificationNumber": "000004711",
+                "terminalCity": "CHIC",
+                "terminalState": "IL",
+            },
+            {
+                **base,
+                "reference": "XCK0001",
+                "standardEntryClassCode": "XCK",
+                "individualName": None,
+                "amount": "310.00",
+                "companyEntryDescription": "NO CHECK",
+                "identificationNumber": "1002",
+                "processControlField": "PC0001",
+                "itemResearchNumber": "0000000000098765",
+            },
+        ],
+        schema=dict.fromkeys([*sample.columns, *extra], pl.String),
+    )
+    transfers = tmp_path / "t.csv"
+    pl.concat([sample, rows], how="diagonal").write_csv(transfers)
+    out = tmp_path / "out"
+    result = run(
+        runner, str(transfers), "--config", str(SAMPLE_CONFIG), "--date", "2026-03-10",
+        "--out", str(out), "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output + result.stderr
+    data = json.loads(result.stdout)
+    assert data["rejected"] == [] and data["entries"] == sample.height + 2
+    f = nacha.read(Path(data["files"][0]["path"]))
+    assert nacha.validate(f).height == 0
+    batches = dict(f.batches.select("batch_index", "sec_code").rows())
+    got = {
+        batches[b]: (serial, city, state, pcf, irn)
+        for b, serial, city, state, pcf, irn in f.entries.select(
+            "batch_index", "check_serial_number", "terminal_city", "terminal_state",
+            "process_control_field", "item_research_number",
+        ).rows()
+        if batches[b] in ("POP", "XCK")
+    }  # fmt: skip
+    assert got == {
+        "POP": ("000004711", "CHIC", "IL", None, None),
+        "XCK": ("1002", None, None, "PC0001", "0000000000098765"),
+    }

@@ -40,6 +40,15 @@ __all__ = [
 ]
 
 RETRY_DESCRIPTION = "RETRY PYMT"
+
+#: SEC codes whose returns are never re-initiated as ``RETRY PYMT`` by achpipe, with the reason
+#: recorded on the refused plan: the ledger cannot rebuild the entry faithfully, or the Rules
+#: give the item its own re-presentment path.
+NOT_REINITIATED: dict[str, str] = {
+    "RCK": "RCK entries are themselves re-presented checks: no RETRY PYMT",
+    "XCK": "XCK entries must carry NO CHECK as their description: no RETRY PYMT",
+    "POP": "POP terminal city and state are not kept in the ledger: re-initiate by hand",
+}
 MAX_REINITIATIONS = 2
 RETRY_PLAN_SCHEMA = pl.Schema(
     {
@@ -105,6 +114,7 @@ def _candidates(ledger: Ledger) -> list[dict[str, Any]]:
         SELECT a.return_id, a.return_code, a.entry_id AS returned_entry_id,
                coalesce(prev.original_entry_id, a.entry_id) AS root_id,
                o.reference AS original_reference, o.amount_cents, o.transaction_code,
+               o.sec_code,
                o.effective_date, o.settlement_date, o.company_id, b.company_name,
                p.payee_ref, p.status AS payee_status, p.status_reason AS payee_reason,
                (SELECT count(*) FROM reinitiations x
@@ -140,6 +150,8 @@ def _decide(
     reason = None
     if int(c["transaction_code"]) % 10 < 5:
         reason = "only debits may be re-initiated (this entry is a credit)"
+    elif c["sec_code"] in NOT_REINITIATED:
+        reason = NOT_REINITIATED[c["sec_code"]]
     elif c["stopped_by"]:
         reason = f"payment stopped ({c['stopped_by']}): never re-initiated"
     elif c["payee_status"] not in (None, "active"):

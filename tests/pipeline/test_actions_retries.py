@@ -208,6 +208,38 @@ def test_credits_are_never_retried(ledger):
     assert plan["state"] == "refused" and "only debits" in plan["reason"]
 
 
+@pytest.mark.parametrize(("sec", "why"), [("POP", "terminal"), ("XCK", "NO CHECK"), ("RCK", "RCK")])
+def test_check_codes_the_ledger_cannot_rebuild_are_not_retried(ledger, sec, why):
+    trace = send(
+        ledger,
+        [{"reference": "CHK1", "account": ACCOUNT, "amount_cents": 2500, "individual_id": "1001"}],
+        effective=date(2026, 3, 2),
+        settlement=date(2026, 3, 2),
+        sec_code=sec,
+    )[0]
+    returned(ledger, trace, "R01", received=date(2026, 3, 4))
+    plan = apply_actions(ledger, date(2026, 3, 4), SETTINGS).retries.row(0, named=True)
+    assert plan["state"] == "refused" and why in plan["reason"]
+    assert retry_transfers(ledger, date(2026, 3, 6)).height == 0
+
+
+def test_arc_returns_are_retried_with_their_check_serial(ledger):
+    trace = send(
+        ledger,
+        [{"reference": "CHK2", "account": ACCOUNT, "amount_cents": 2500, "individual_id": "1002"}],
+        effective=date(2026, 3, 2),
+        settlement=date(2026, 3, 2),
+        sec_code="ARC",
+    )[0]
+    returned(ledger, trace, "R01", received=date(2026, 3, 4))
+    plan = apply_actions(ledger, date(2026, 3, 4), SETTINGS).retries.row(0, named=True)
+    assert plan["state"] == "planned"
+    rows = retry_transfers(ledger, plan["planned_date"]).to_dicts()
+    assert [(r["standardEntryClassCode"], r["identificationNumber"]) for r in rows] == [
+        ("ARC", "1002")
+    ]
+
+
 @pytest.mark.parametrize(
     ("schedule", "earliest", "expected"),
     [

@@ -226,6 +226,35 @@ class AccountProtector:
         in one call: each call looks its accounts up in everything computed so far)."""
         return self._shared is not None
 
+    def remember_ciphertexts(self, accounts: pl.Series, ciphertexts: pl.Series) -> int:
+        """Inside a :meth:`sharing` scope: take ``ciphertexts`` (already stored, e.g. a
+        payee's) as the ciphertexts of ``accounts`` (clear, aligned with them), so the
+        scope encrypts those accounts no more. Only ciphertexts this key wrote are taken,
+        and only for accounts not known yet; the caller vouches that each decrypts to its
+        account (e.g. the keyed hashes are equal). Returns how many were taken (0 outside a
+        scope)."""
+        shared = self._shared
+        if shared is None:
+            return 0
+        prefix = _VERSION + self.key_id
+        pairs = (
+            pl.DataFrame(
+                [
+                    accounts.cast(pl.String).str.strip_chars().alias("a"),
+                    ciphertexts.cast(pl.Binary).alias("ct"),
+                ]
+            )
+            .drop_nulls()
+            .filter(pl.col("ct").bin.starts_with(prefix))
+            .unique("a", keep="first", maintain_order=True)
+        )
+        memo = shared.get("ct")
+        if memo is not None and memo.height:
+            pairs = pairs.join(memo, on="a", how="anti")
+        if pairs.height:
+            shared["ct"] = pairs if memo is None else pl.concat([memo, pairs])
+        return pairs.height
+
     def _distinct_table(
         self, distinct: pl.Series, *, hashes: bool, ciphertexts: bool
     ) -> pl.DataFrame:

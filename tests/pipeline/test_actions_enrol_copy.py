@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 
 from pipeline.actions import load_payees, screen
-from tests.pipeline._actions_helpers import transfer, transfers
+from tests.pipeline._actions_helpers import send, transfer, transfers
 
 DAY = date(2026, 3, 5)
 
@@ -42,3 +42,47 @@ def test_enrolled_payees_and_history_rows(ledger) -> None:
         ("NEWA", "payee", "NEWA", "enrol", "achpipe", {"from_transfer": "T1"}),
         ("NEWB", "payee", "NEWB", "enrol", "achpipe", {"from_transfer": odd}),
     ]
+
+
+def test_build_scope_reuses_the_payee_ciphertext_for_its_entries(ledger) -> None:
+    p = ledger.protector
+    screen(ledger, transfers(transfer("T1", "5000000001", ident="KNOWN")), DAY)
+    stored = bytes(load_payees(ledger, ["KNOWN"])["KNOWN"].account_ciphertext)
+    night = transfers(
+        transfer("T2", " 5000000001", ident="KNOWN"),  # the payee's own account
+        transfer("T3", "5000000003", ident="NEWC"),  # a new payee
+        transfer("T4", "5000000004", ident="KNOWN"),  # new account details for KNOWN
+    )
+    with p.sharing():
+        result = screen(ledger, night, DAY)
+        send(
+            ledger,
+            [
+                {"reference": r, "account": a, "amount_cents": 100}
+                for r, a in [("T2", "5000000001"), ("T3", "5000000003"), ("T4", "5000000004")]
+            ],
+            effective=DAY,
+        )
+    assert result.enrolled == 1 and result.rejected.height == 0
+    payees = load_payees(ledger, ["KNOWN", "NEWC"])
+    cts = dict(
+        ledger.conn.execute(
+            "SELECT reference, account_ciphertext FROM entries WHERE reference IN"
+            " ('T2', 'T3', 'T4')"
+        ).fetchall()
+    )
+    assert bytes(cts["T2"]) == stored  # taken from the payee, not encrypted again
+    assert bytes(cts["T3"]) == bytes(payees["NEWC"].account_ciphertext)  # the enrolment's
+    assert bytes(cts["T4"]) != stored  # the payee's new account, encrypted on its own
+    assert p.decrypt(payees["KNOWN"].account_ciphertext) == "5000000004"
+    assert {r: p.decrypt(c) for r, c in cts.items()} == {
+        "T2": "5000000001",
+        "T3": "5000000003",
+        "T4": "5000000004",
+    }
+    # outside a build scope every recording encrypts afresh
+    send(ledger, [{"reference": "T5", "account": "5000000001", "amount_cents": 1}], effective=DAY)
+    (fresh,) = ledger.conn.execute(
+        "SELECT account_ciphertext FROM entries WHERE reference = 'T5'"
+    ).fetchone()
+    assert bytes(fresh) != stored and p.decrypt(fresh) == "5000000001"

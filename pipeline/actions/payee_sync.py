@@ -24,16 +24,10 @@ ACCOUNT_TYPE_NAMES = {"checking": "Checking", "savings": "Savings"}
 _TYPES = ACCOUNT_TYPE_NAMES
 
 
-_ENROL_TABLE = "_screen_enrol"
-#: the staged payees not enrolled yet, with their new ids
-_NEW_TABLE = "_screen_enrol_new"
 #: a reference enrolled by another session mid-statement costs one more attempt; more than a
 #: few in a row means something else is wrong
 _ENROL_ATTEMPTS = 3
-#: enough for the enrolment's anti-join and sort of a million new payees to stay in memory
-_ENROL_WORK_MEM = "256MB"
 _ENROL_COLUMNS = {
-    "n": pl.Int64,
     "payee_ref": pl.String,
     "routing_number": pl.String,
     "account_ciphertext": pl.Binary,
@@ -42,8 +36,10 @@ _ENROL_COLUMNS = {
     "account_type": pl.String,
     "individual_name": pl.String,
     "identification_number": pl.String,
-    "reference": pl.String,
+    "detail": pl.String,
 }
+#: the payees columns an enrolment writes (the rest take their defaults)
+_PAYEE_COPY = ("id", *(c for c in _ENROL_COLUMNS if c != "detail"))
 
 
 def _blank_to_null(column: str, frame: pl.DataFrame) -> pl.Expr:
@@ -55,9 +51,10 @@ def _blank_to_null(column: str, frame: pl.DataFrame) -> pl.Expr:
 
 def enrol_frame(ledger: Ledger, new: pl.DataFrame, actor: str) -> int:
     """Enrol new payees in bulk: ``new`` has one transfer per new payee (``payee_ref``,
-    ``account_hash`` and the connectFi columns), in input order. Binary COPY into a temporary
-    table, then set-based INSERTs of the payees and their ``enrol`` history rows; returns
-    how many were created (a reference enrolled meanwhile is left alone)."""
+    ``account_hash`` and the connectFi columns), in input order. The payees get their ids
+    from the payees sequence (in input order) and are COPYed straight into ``payees``, their
+    ``enrol`` history rows into ``payee_history``; returns how many were created (a
+    reference enrolled meanwhile is left alone)."""
     if new.height == 0:
         return 0
     assert ledger.protector is not None
@@ -71,7 +68,6 @@ def enrol_frame(ledger: Ledger, new: pl.DataFrame, actor: str) -> int:
     )
     kind = kind.str.strip_chars().str.to_lowercase()
     staged = new.select(
-        n=pl.int_range(pl.len(), dtype=pl.Int64),
         payee_ref=pl.col("payee_ref"),
         routing_number=pl.col("routingNumber").cast(pl.String).str.strip_chars(),
         account_ciphertext=cts,
@@ -82,68 +78,67 @@ def enrol_frame(ledger: Ledger, new: pl.DataFrame, actor: str) -> int:
         account_type=pl.when(kind.is_in(list(_TYPES))).then(kind).otherwise(pl.lit("checking")),
         individual_name=_blank_to_null("individualName", new),
         identification_number=_blank_to_null("identificationNumber", new),
-        reference=pl.col("reference").cast(pl.String),
+        detail=pl.struct(from_transfer=pl.col("reference").cast(pl.String)).struct.json_encode(),
     ).cast(_ENROL_COLUMNS)  # type: ignore[arg-type]
-    with translate_errors("enrolling payees"):
-        ledger.conn.execute(f"DROP TABLE IF EXISTS pg_temp.{_ENROL_TABLE}")
-        ledger.conn.execute(
-            f"CREATE TEMP TABLE {_ENROL_TABLE} (n int8, payee_ref text, routing_number text,"
-            " account_ciphertext bytea, account_hash bytea, account_last4 text,"
-            " account_type text, individual_name text, identification_number text,"
-            " reference text) ON COMMIT DROP"
-        )
-    copy_csv(ledger.conn, _ENROL_TABLE, staged)
-    with no_jit(ledger.conn, work_mem=_ENROL_WORK_MEM):
-        created = _insert_staged(ledger.conn, actor)
-    with translate_errors("enrolling payees"):
-        ledger.conn.execute(f"DROP TABLE {_ENROL_TABLE}")
-    return created
+    with no_jit(ledger.conn):
+        return _insert_staged(ledger.conn, staged, actor)
 
 
-def _insert_staged(conn: psycopg.Connection, actor: str) -> int:
-    """Insert the staged payees not enrolled yet, and their ``enrol`` history; return how
-    many. Each new payee gets its id from the payees sequence first (in input order), so the
-    payees and their history are two plain INSERTs from one table: no ``ON CONFLICT``
-    (a speculative insertion per row), no ``RETURNING`` joined back on the reference.
+def _insert_staged(conn: psycopg.Connection, staged: pl.DataFrame, actor: str) -> int:
+    """COPY the staged payees and their ``enrol`` history; return how many were enrolled.
+    Plain COPYs: no staging table, no ``ON CONFLICT`` (a speculative insertion per row), no
+    ``RETURNING`` joined back on the reference — each payee's id is taken from the payees
+    sequence first, in input order, so both tables are written from the one frame.
 
-    A reference another session enrols while this runs makes the payees INSERT fail on
-    ``payees_ref_key``; the attempt is rolled back to its savepoint and made again, when the
-    other session's payee is committed and skipped. Nothing is enrolled twice."""
+    A reference another session enrols while this runs makes the payees COPY fail on
+    ``payees_ref_key``; the attempt is rolled back to its savepoint and made again without
+    the references that now exist (the other session's payees are committed by then).
+    Nothing is enrolled twice."""
     for attempt in range(1, _ENROL_ATTEMPTS + 1):
         try:
             with translate_errors("enrolling payees"), conn.transaction():
-                return _insert_once(conn, actor)
+                if attempt > 1:
+                    staged = _not_enrolled(conn, staged)
+                return _insert_once(conn, staged, actor)
         except DuplicateError as exc:
             if exc.constraint != "payees_ref_key" or attempt == _ENROL_ATTEMPTS:
                 raise
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _insert_once(conn: psycopg.Connection, actor: str) -> int:
-    conn.execute(f"DROP TABLE IF EXISTS pg_temp.{_NEW_TABLE}")
-    # ORDER BY inside the subquery: nextval() runs in the outer projection, after the sort
-    cur = conn.execute(
-        f"CREATE TEMP TABLE {_NEW_TABLE} ON COMMIT DROP AS"
-        " SELECT nextval('payees_id_seq') AS id, s.*"
-        f" FROM (SELECT * FROM {_ENROL_TABLE} s WHERE NOT EXISTS"
-        "  (SELECT FROM payees p WHERE p.payee_ref = s.payee_ref) ORDER BY n) s"
+def _not_enrolled(conn: psycopg.Connection, staged: pl.DataFrame) -> pl.DataFrame:
+    """The staged payees whose reference no payee has (now)."""
+    rows = conn.execute(
+        "SELECT p.payee_ref FROM payees p JOIN unnest(%s::text[]) AS w(k) ON p.payee_ref = w.k",
+        (staged.get_column("payee_ref").to_list(),),
+    ).fetchall()
+    taken = pl.Series([r[0] for r in rows], dtype=pl.String)
+    return staged.filter(~pl.col("payee_ref").is_in(taken.implode()))
+
+
+def _insert_once(conn: psycopg.Connection, staged: pl.DataFrame, actor: str) -> int:
+    if staged.height == 0:
+        return 0
+    # one id per payee from the sequence, ascending in input order (one round trip)
+    row = conn.execute(
+        "SELECT string_agg(id::text, ',' ORDER BY g) FROM"
+        " (SELECT g, nextval('payees_id_seq') AS id FROM generate_series(1, %s) g) s",
+        (staged.height,),
+    ).fetchone()
+    assert row is not None and row[0] is not None
+    ids = pl.Series("id", row[0].split(","), dtype=pl.String).cast(pl.Int64)
+    rows = staged.with_columns(ids)
+    copy_csv(conn, "payees", rows, columns=_PAYEE_COPY)
+    history = rows.select(
+        payee_id="id",
+        field=pl.lit("payee"),
+        new_value="payee_ref",
+        source=pl.lit("enrol"),
+        changed_by=pl.lit(actor, dtype=pl.String),
+        detail="detail",
     )
-    created = cur.rowcount
-    conn.execute(
-        "INSERT INTO payees (id, payee_ref, routing_number, account_ciphertext, account_hash,"
-        " account_last4, account_type, individual_name, identification_number)"
-        " SELECT id, payee_ref, routing_number, account_ciphertext, account_hash,"
-        f" account_last4, account_type, individual_name, identification_number FROM {_NEW_TABLE}"
-        " ORDER BY id"
-    )
-    conn.execute(
-        "INSERT INTO payee_history (payee_id, field, new_value, source, changed_by, detail)"
-        " SELECT id, 'payee', payee_ref, 'enrol', %s,"
-        f" jsonb_build_object('from_transfer', reference) FROM {_NEW_TABLE} ORDER BY id",
-        (actor,),
-    )
-    conn.execute(f"DROP TABLE {_NEW_TABLE}")
-    return created
+    copy_csv(conn, "payee_history", history)
+    return rows.height
 
 
 def reconcile_payee(

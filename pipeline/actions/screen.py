@@ -153,6 +153,7 @@ def screen(
             business_date,
         )
         flagged = _flagged(work, ctx)
+        _share_payee_ciphertexts(ledger, work, ctx)
         slow = work.filter(flagged)
         passed: list[dict[str, Any]] = []
         for i, row, digest in zip(
@@ -225,6 +226,35 @@ def _keyed(frame: pl.DataFrame, hash_series: Callable[[pl.Series], pl.Series]) -
         _usable=text("routingNumber").str.contains(r"^[0-9]{9}$")
         & text("DFIAccountNumber").str.contains(r"^[0-9A-Za-z-]{1,17}$"),
     ).with_columns(_usable=pl.col("_usable") & pl.col("_hash").is_not_null())
+
+
+def _share_payee_ciphertexts(ledger: Ledger, work: pl.DataFrame, ctx: ScreenContext) -> None:
+    """A row that carries its payee's own account (equal keyed hashes): the payee's stored
+    ciphertext is that account's, so the build step's entries can reuse it instead of
+    encrypting the account again (:meth:`AccountProtector.sharing`; nothing outside one)."""
+    protector = ledger.protector
+    if (
+        protector is None
+        or not protector.sharing_active
+        or not ctx.payees
+        or "DFIAccountNumber" not in work.columns
+    ):
+        return
+    values = list(ctx.payees.values())
+    payees = pl.DataFrame(
+        {
+            "_payee_ref": list(ctx.payees),
+            "_p_hash": [bytes(p.account_hash) for p in values],
+            "_p_ct": [bytes(p.account_ciphertext) for p in values],
+        },
+        schema={"_payee_ref": pl.String, "_p_hash": pl.Binary, "_p_ct": pl.Binary},
+    )
+    same = (
+        work.select("_payee_ref", "_hash", account=pl.col("DFIAccountNumber").cast(pl.String))
+        .join(payees, on="_payee_ref", how="inner")
+        .filter(pl.col("_hash") == pl.col("_p_hash"))
+    )
+    protector.remember_ciphertexts(same.get_column("account"), same.get_column("_p_ct"))
 
 
 def _flagged(work: pl.DataFrame, ctx: ScreenContext) -> pl.Series:

@@ -22,6 +22,7 @@ The order of effects is what makes a crash harmless:
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -219,7 +220,11 @@ class OutboundSteps:
             detail["rejected_transfers"] = screened_out.select("reference", "reason").to_dicts()
             return {**detail, "facts": {"files_out": files_out}}
 
-        with res.ledger.transaction():
+        # screening hashes every account and enrols new payees (encrypting theirs); the
+        # entries need both again: one sharing scope computes each at most once per account
+        protector = res.ledger.protector
+        sharing = protector.sharing() if protector is not None else nullcontext()
+        with sharing, res.ledger.transaction():
             transfers, screened_out, detail["screen"] = transfers_for_build(
                 res.ledger, transfers, day, res.config
             )

@@ -217,6 +217,11 @@ class OutboundMixin:
         if protector is None:  # _entry_rows checked it already; keeps the type checker honest
             raise StoreError("an AccountProtector ([security] account_key) is needed")
         columns = [c for c in rows.columns if c != "account_number"] + list(PROTECTED_COLUMNS)
+        if protector.sharing_active:
+            # most accounts were hashed (and new payees' encrypted) moments ago: one lookup
+            # of the whole column costs less than one per chunk
+            load_entries(self.conn, protector.protect_frame(rows), columns=columns)
+            return
         load_entries(self.conn, rows, columns=columns, prepare=protector.protect_frame)
 
     def _entry_rows(self, batches: pl.DataFrame, entries: pl.DataFrame) -> pl.DataFrame:

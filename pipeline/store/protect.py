@@ -25,7 +25,8 @@ import base64
 import binascii
 import hashlib
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Self
 
@@ -125,6 +126,9 @@ class AccountProtector:
         self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in block))
         self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in block))
         self.key_id = self._hmac(b"achpipe key id")[:4]
+        # what the open sharing() scope computed: "h" and "ct" -> frame of (a, h|ct), "a"
+        # being the normalised account; None outside a scope
+        self._shared: dict[str, pl.DataFrame] | None = None
 
     @classmethod
     def from_config(cls, config: SecurityConfig) -> Self:
@@ -187,15 +191,8 @@ class AccountProtector:
         raw = pl.select(pl.when(raw != "").then(raw)).to_series()
         norm = raw.str.strip_chars()
         distinct = norm.drop_nulls().unique()
-        inner, outer = self._inner, self._outer
-        digests: list[bytes] = []
-        for value in distinct.to_list():
-            mac = inner.copy()
-            mac.update(value.encode("ascii", "replace"))
-            out = outer.copy()
-            out.update(mac.digest())
-            digests.append(out.digest())
-        return _mapped(norm, distinct, pl.Series("v", digests, dtype=pl.Binary))
+        table = self._distinct_table(distinct, hashes=True, ciphertexts=False)
+        return _mapped(norm, table.get_column("a"), table.get_column("h"))
 
     def encrypt_series(self, accounts: pl.Series) -> pl.Series:
         """Ciphertexts (:meth:`encrypt` of the normalised account) of a column, each
@@ -203,17 +200,111 @@ class AccountProtector:
         ``os.urandom`` call; null stays null."""
         norm = accounts.cast(pl.String).str.strip_chars()
         distinct = norm.drop_nulls().unique()
-        values = distinct.to_list()
+        table = self._distinct_table(distinct, hashes=False, ciphertexts=True)
+        return _mapped(norm, table.get_column("a"), table.get_column("ct"))
+
+    @contextmanager
+    def sharing(self) -> Iterator[None]:
+        """Inside, each distinct account is hashed and encrypted at most once: the column
+        methods (:meth:`hash_series`, :meth:`encrypt_series`, :meth:`protect_frame`) remember
+        what they computed and reuse it. The build step screens (hashes every account),
+        enrols new payees (encrypts theirs) and records the entries (both again) within one
+        such scope, so a payee row and the entry rows of the same account carry the same
+        ciphertext: the same secret under the same key, each encryption still with its own
+        random nonce (a nonce is never used twice; a ciphertext is merely stored twice).
+        The memory holds the normalised accounts only as long as the scope lasts."""
+        previous = self._shared
+        self._shared = {}
+        try:
+            yield
+        finally:
+            self._shared = previous
+
+    @property
+    def sharing_active(self) -> bool:
+        """Whether a :meth:`sharing` scope is open (then whole columns are best protected
+        in one call: each call looks its accounts up in everything computed so far)."""
+        return self._shared is not None
+
+    def remember_ciphertexts(self, accounts: pl.Series, ciphertexts: pl.Series) -> int:
+        """Inside a :meth:`sharing` scope: take ``ciphertexts`` (already stored, e.g. a
+        payee's) as the ciphertexts of ``accounts`` (clear, aligned with them), so the
+        scope encrypts those accounts no more. Only ciphertexts this key wrote are taken,
+        and only for accounts not known yet; the caller vouches that each decrypts to its
+        account (e.g. the keyed hashes are equal). Returns how many were taken (0 outside a
+        scope)."""
+        shared = self._shared
+        if shared is None:
+            return 0
+        prefix = _VERSION + self.key_id
+        pairs = (
+            pl.DataFrame(
+                [
+                    accounts.cast(pl.String).str.strip_chars().alias("a"),
+                    ciphertexts.cast(pl.Binary).alias("ct"),
+                ]
+            )
+            .drop_nulls()
+            .filter(pl.col("ct").bin.starts_with(prefix))
+            .unique("a", keep="first", maintain_order=True)
+        )
+        memo = shared.get("ct")
+        if memo is not None and memo.height:
+            pairs = pairs.join(memo, on="a", how="anti")
+        if pairs.height:
+            shared["ct"] = pairs if memo is None else pl.concat([memo, pairs])
+        return pairs.height
+
+    def _distinct_table(
+        self, distinct: pl.Series, *, hashes: bool, ciphertexts: bool
+    ) -> pl.DataFrame:
+        """``a`` (the distinct normalised accounts) with ``h`` and/or ``ct`` as asked:
+        computed per value, or taken from what the :meth:`sharing` scope computed before."""
+        table = distinct.cast(pl.String).alias("a").to_frame()
+        wanted = {"h": self._hash_values} if hashes else {}
+        if ciphertexts:
+            wanted["ct"] = self._encrypt_values
+        for column, compute in wanted.items():
+            memo = self._shared.get(column) if self._shared is not None else None
+            if memo is not None and memo.height:
+                table = table.join(memo, on="a", how="left", maintain_order="left")
+                known = table.get_column(column)
+                missing = known.is_null()
+                todo = table.get_column("a").filter(missing)
+            else:
+                known, missing, todo = None, None, table.get_column("a")
+            computed = pl.Series(column, compute(todo.to_list()), dtype=pl.Binary)
+            if known is None or missing is None:
+                table = table.with_columns(computed)
+            elif len(computed):
+                table = table.with_columns(known.scatter(missing.arg_true(), computed))
+            if self._shared is not None and len(computed):
+                new = pl.DataFrame([todo.alias("a"), computed])
+                self._shared[column] = new if memo is None else pl.concat([memo, new])
+        return table
+
+    def _hash_values(self, values: list[str]) -> list[bytes]:
+        inner, outer = self._inner, self._outer
+        digests: list[bytes] = []
+        for value in values:
+            mac = inner.copy()
+            mac.update(value.encode("ascii", "replace"))
+            out = outer.copy()
+            out.update(mac.digest())
+            digests.append(out.digest())
+        return digests
+
+    def _encrypt_values(self, values: list[str]) -> list[bytes]:
+        """One ciphertext per value, a fresh nonce each (all drawn in one urandom call)."""
         nonces = os.urandom(_NONCE * len(values))
         prefix = _VERSION + self.key_id
         encrypt = self._aead.encrypt
-        cts = [
+        return [
             prefix
             + nonces[_NONCE * i : _NONCE * (i + 1)]
             + encrypt(nonces[_NONCE * i : _NONCE * (i + 1)], value.encode(), _AAD)
             for i, value in enumerate(values)
         ]
-        return _mapped(norm, distinct, pl.Series("v", cts, dtype=pl.Binary))
 
     def protect_frame(self, frame: pl.DataFrame, *, column: str = "account_number") -> pl.DataFrame:
         """Replace the clear ``column`` by ``account_ciphertext``, ``account_hash``,
@@ -244,6 +335,11 @@ class AccountProtector:
         )
         present = norm.drop_nulls()
         distinct = present.unique() if present.n_unique() < present.len() else present
+        if self._shared is not None:
+            table = self._distinct_table(distinct, hashes=True, ciphertexts=True)
+            if distinct is not present or present.len() != norm.len():
+                table = norm.to_frame().join(table, on="a", how="left", maintain_order="left")
+            return table.get_column("ct"), table.get_column("h"), l4
         values = distinct.to_list()
         nonces = os.urandom(_NONCE * len(values))
         prefix = _VERSION + self.key_id

@@ -230,14 +230,14 @@ class CheckSteps:
         )
         # key sets stay polars Series: a million references as Python lists and sets cost
         # seconds of CPU to build and again to hand back to polars
-        flying_refs = in_flight.get_column("reference").drop_nulls().unique()
+        # (no ``unique()``: ``is_in`` hashes its set once anyway, deduplicating first hashed
+        # every text key twice)
+        flying_refs = in_flight.get_column("reference").drop_nulls()
         intake = self._intake_frame(day).filter(~pl.col("reference").is_in(flying_refs.implode()))
-        refs = (
-            pl.concat([intake.get_column("reference"), entries.get_column("reference")])
-            .drop_nulls()
-            .unique()
-        )
-        ids = entries.get_column("transfer_id").drop_nulls().unique()
+        refs = pl.concat(
+            [intake.get_column("reference"), entries.get_column("reference")]
+        ).drop_nulls()
+        ids = entries.get_column("transfer_id").drop_nulls()
         transfers = res.ledger.transfers_frame(columns=API_COLUMNS).filter(
             pl.col("reference").is_in(refs.implode())
             | pl.col("cfi_transaction_id").is_in(ids.implode())

@@ -71,6 +71,18 @@ API_COLUMNS = (
     "noc_code",
 )
 
+#: the intake snapshot columns the reconciliation reads (connectFi create names)
+INTAKE_COLUMNS = (
+    "reference",
+    "clientCode",
+    "standardEntryClassCode",
+    "transactionType",
+    "amount",
+    "effectiveEntryDate",
+    "individualName",
+    "DFIAccountNumber",
+)
+
 
 def amount_text_to_cents(amount: pl.Expr) -> pl.Expr:
     """``"12.34"`` → 1234 exactly (no floats): integer part × 100 + two decimals."""
@@ -172,7 +184,7 @@ class CheckSteps:
             for suffix in (".csv", ".parquet"):
                 path = folder / f"transfers{suffix}"
                 if path.is_file():
-                    frames.append(read_transfers_file(path))
+                    frames.append(read_transfers_file(path, columns=INTAKE_COLUMNS))
         retries = self._retry_intents(day)
         if not frames:
             return retries
@@ -305,7 +317,15 @@ class CheckSteps:
         sections = collect_reconciliation(rec)
         out = self.report_dir(day)
         page = write_finance(sections, out, as_of=day)
-        by_class = dict(sections["items"].group_by("class").len().sort("class").iter_rows())
+        # the summary section has the counts per (source, class) already: no second pass
+        # over the millions of items
+        by_class = dict(
+            sections["summary"]
+            .group_by("class")
+            .agg(pl.col("count").sum())
+            .sort("class")
+            .iter_rows()
+        )
         breaks = sections["breaks"].height
         tie = sections["tie_out"]
         detail = {

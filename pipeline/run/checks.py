@@ -20,6 +20,7 @@ from pipeline.logs import get_logger
 from pipeline.run.engine import StepContext
 from pipeline.run.files import atomic_write, outbound_dir
 from pipeline.run.outbound import api_frame_to_ledger, read_transfers_file
+from pipeline.store.stats import analyze_stale
 
 if TYPE_CHECKING:
     from pipeline.run.resources import Resources
@@ -82,6 +83,9 @@ INTAKE_COLUMNS = (
     "individualName",
     "DFIAccountNumber",
 )
+
+#: the tables the reconcile step reads in bulk (their statistics are refreshed when stale)
+RECONCILE_TABLES = ("entries", "entry_transfer_links", "transfers", "returns", "nocs")
 
 
 def amount_text_to_cents(amount: pl.Expr) -> pl.Expr:
@@ -228,6 +232,11 @@ class CheckSteps:
 
         res, day = self.res, ctx.business_date
         since = day - dt.timedelta(days=WINDOW_DAYS)
+        # tonight's loads (entries, links, API transfers) may not be analysed yet: with stale
+        # statistics the entry read below takes three times the server time
+        analyzed = analyze_stale(res.ledger.conn, RECONCILE_TABLES)
+        if analyzed:
+            log.info("analysed stale tables", extra={"tables": analyzed})
         # Files the bank has not answered yet are in flight: neither the acknowledgment nor
         # the API can know their entries, so they are counted, not reported as breaks; the
         # next night's run reconciles them. Of those only the references are read.

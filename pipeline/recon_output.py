@@ -34,17 +34,37 @@ def _write_pair(df: pl.DataFrame, base: Path) -> None:
     out.write_parquet(base.with_suffix(".parquet"))
 
 
-def _in_source_order(items: pl.DataFrame) -> pl.DataFrame:
-    """``items`` sorted by (source, row), on one integer key: the few source names by their
-    rank, the row below them. A two-column sort with a text column costs about three times
-    as much on the millions of items of a big night."""
+def _by_class_in_source_order(items: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """``items`` split by class, each part sorted by (source, row).
+
+    One sort on one integer key (class rank, source rank, row) and then zero-copy slices of
+    the contiguous runs of each class: sorting first and partitioning after gathered every
+    column of the millions of items of a big night twice. A two-column sort with text
+    columns costs about three times as much as the one integer key."""
     if items.height == 0:
-        return items
-    sources = items.get_column("source").unique().sort()
-    rank = pl.col("source").replace_strict(
-        sources, pl.int_range(sources.len(), eager=True), return_dtype=pl.Int64
-    )
-    return items.sort(rank * (1 << 40) + pl.col("row"))
+        return {}
+
+    def rank(name: str) -> pl.Expr:
+        values = items.get_column(name).drop_nulls().unique().sort()
+        return pl.col(name).replace_strict(
+            values, pl.int_range(values.len(), eager=True), return_dtype=pl.Int64
+        )
+
+    # a null source sorts first within its class (as polars sorts nulls), a null class last
+    n_sources = items.get_column("source").n_unique() + 1
+    source = rank("source").fill_null(-1) + 1
+    key = (rank("class") * n_sources + source) * (1 << 40) + pl.col("row")
+    ordered = items.sort(key, nulls_last=True)
+    runs = ordered.get_column("class").rle()
+    parts: dict[str, pl.DataFrame] = {}
+    offset = 0
+    for length, cls in zip(
+        runs.struct.field("len").to_list(), runs.struct.field("value").to_list(), strict=True
+    ):
+        if cls is not None:
+            parts[cls] = ordered.slice(offset, length)
+        offset += length
+    return parts
 
 
 def write_finance(sections: dict[str, pl.DataFrame], out_dir: Path, *, as_of: dt.date) -> Path:
@@ -52,9 +72,9 @@ def write_finance(sections: dict[str, pl.DataFrame], out_dir: Path, *, as_of: dt
     fin = out_dir / "finance"
     (fin / "sections").mkdir(parents=True, exist_ok=True)
     items = sections["items"]
-    by_class = _in_source_order(items).partition_by("class", as_dict=True, maintain_order=True)
+    by_class = _by_class_in_source_order(items)
     for cls in CLASSES:
-        _write_pair(by_class.get((cls,), items.clear()), fin / cls)
+        _write_pair(by_class.get(cls, items.clear()), fin / cls)
     for name, df in sections.items():
         if name != "items":
             _write_pair(df, fin / "sections" / name)

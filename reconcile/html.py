@@ -78,20 +78,21 @@ def table(
     row_class: str | None = None,
 ) -> str:
     """An HTML table of ``df`` (masked, escaped); ``row_class`` names a column of CSS classes."""
-    view = masked(df)
+    # only the rows shown are masked and rendered (a bad night has a million breaks)
+    view = masked(df.head(max_rows))
     cols = [c for c in view.columns if c != row_class]
-    parts = [f'<table id="{escape(table_id)}" data-rows="{view.height}">', "<thead><tr>"]
+    parts = [f'<table id="{escape(table_id)}" data-rows="{df.height}">', "<thead><tr>"]
     parts.extend(_header(c) for c in cols)
     parts.append("</tr></thead><tbody>")
-    for rec in view.head(max_rows).iter_rows(named=True):
+    for rec in view.iter_rows(named=True):
         css = f' class="{escape(str(rec[row_class]))}"' if row_class and rec[row_class] else ""
         parts.append(f"<tr{css}>" + "".join(_cell(c, rec[c]) for c in cols) + "</tr>")
     if view.height == 0:
         parts.append(f'<tr><td colspan="{len(cols)}" class="note">none</td></tr>')
     parts.append("</tbody></table>")
-    if view.height > max_rows:
+    if df.height > max_rows:
         parts.append(
-            f'<p class="note">Showing {max_rows:,} of {view.height:,} rows; '
+            f'<p class="note">Showing {max_rows:,} of {df.height:,} rows; '
             "the CSV/Parquet/XLSX files have all of them.</p>"
         )
     return "".join(parts)

@@ -142,18 +142,14 @@ RATES_SCHEMA = pl.Schema(
 )
 
 
-# Text columns travel with a one-character prefix so that '' arrives as "x" and stays
-# distinct from NULL (an unquoted empty CSV field); polars cannot tell "" from an empty field.
-_TEXT_MARK = "x"
-
-
 def _export_expr(column: str, dtype: pl.DataType, *, iso_dates: bool) -> str:
     """How one column of the inner query is rendered for CSV export, independent of the
-    session's DateStyle/TimeZone: text prefixed, dates and instants in fixed ISO form, booleans
+    session's DateStyle/TimeZone: text as text (quoted by ``FORCE_QUOTE``, see :func:`_frame`),
+    dates and instants in fixed ISO form, booleans
     as ``true``/``false`` (Postgres's CSV would say ``t``/``f``). Dates go out as they are
     when the session's DateStyle is already ISO (``to_char`` doubles the server's cost)."""
     if dtype == pl.String:
-        return f"'{_TEXT_MARK}' || {column}::text"
+        return f"{column}::text"
     if dtype == pl.Date:
         return column if iso_dates else f"to_char({column}, 'YYYY-MM-DD')"
     if isinstance(dtype, pl.Datetime):
@@ -234,12 +230,17 @@ def _frame(
     aliases = [f"c{i}" for i in range(len(schema))]
     iso_dates = (conn.info.parameter_status("DateStyle") or "").startswith("ISO")
     exprs = ", ".join(
-        _export_expr(alias, dtype, iso_dates=iso_dates)
+        f"{_export_expr(alias, dtype, iso_dates=iso_dates)} AS {alias}"
         for alias, dtype in zip(aliases, schema.dtypes(), strict=True)
     )
+    # Every text value goes out quoted, NULL as an unquoted empty field: polars reads a quoted
+    # "" as '' and an empty field as null, so the two stay apart without marking the text
+    # (a one-character prefix, cut off again afterwards, copied every text column twice).
+    texts = [a for a, dtype in zip(aliases, schema.dtypes(), strict=True) if dtype == pl.String]
+    quote = f", FORCE_QUOTE ({', '.join(texts)})" if texts else ""
     statement = (
         f"COPY (SELECT {exprs} FROM ({query}) AS q({', '.join(aliases)}))"
-        " TO STDOUT (FORMAT csv, HEADER false)"
+        f" TO STDOUT (FORMAT csv, HEADER false{quote})"
     )
     with translate_errors(action):
         buffer = _copy_out(conn, statement, params)
@@ -249,17 +250,14 @@ def _frame(
         bytes(buffer),
         has_header=False,
         schema=_csv_schema(schema),
-        empty_string_is_null=True,
         try_parse_dates=False,
     )
-    fixes = [
-        pl.col(name).str.slice(len(_TEXT_MARK))
-        if dtype == pl.String
-        else pl.col(name).dt.replace_time_zone(dtype.time_zone)
+    instants = [
+        pl.col(name).dt.replace_time_zone(dtype.time_zone)
         for name, dtype in schema.items()
-        if dtype == pl.String or isinstance(dtype, pl.Datetime)
+        if isinstance(dtype, pl.Datetime)
     ]
-    return frame.with_columns(fixes) if fixes else frame
+    return frame.with_columns(instants) if instants else frame
 
 
 def _frame_rowwise(

@@ -119,6 +119,7 @@ def test_public_names_are_exact() -> None:
         "protect",
         "reads",
         "runs",
+        "stats",
         "transfers",
         "url",
     }

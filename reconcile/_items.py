@@ -26,6 +26,18 @@ def _items(lf: pl.LazyFrame, **exprs: pl.Expr | str | None) -> pl.LazyFrame:
     return lf.select(cols)
 
 
+def _entry_outcome() -> dict[str, pl.Expr | str]:
+    """The item columns of the return and NOC joined to an entry (``ret_*``, ``noc_*``): the
+    same for the ledger, chain and entry rows that carry an entry's outcome."""
+    return {
+        "return_code": "ret_code",
+        "return_category": codes.return_category_expr("ret_code"),
+        "return_date": "ret_date",
+        "change_code": "noc_code",
+        "corrected_data": "noc_data",
+    }
+
+
 def ledger_items(chain: pl.LazyFrame, led: pl.LazyFrame) -> pl.LazyFrame:
     """Ledger rows: the chains (one per non-duplicate ledger row), then the duplicates."""
     dups = led.filter(~pl.col("l_first"))
@@ -46,11 +58,7 @@ def ledger_items(chain: pl.LazyFrame, led: pl.LazyFrame) -> pl.LazyFrame:
         effective_date="effective_date",
         settlement_date="e_settle",
         api_status="a_status",
-        return_code="ret_code",
-        return_category=codes.return_category_expr("ret_code"),
-        return_date="ret_date",
-        change_code="noc_code",
-        corrected_data="noc_data",
+        **_entry_outcome(),
         account_last4="account_last4",
     )
     dup = _items(
@@ -102,11 +110,7 @@ def entry_items(
         effective_date="e_eff",
         settlement_date="e_settle",
         api_status="a_status",
-        return_code="ret_code",
-        return_category=codes.return_category_expr("ret_code"),
-        return_date="ret_date",
-        change_code="noc_code",
-        corrected_data="noc_data",
+        **_entry_outcome(),
         account_last4="e_last4",
     )
     ea_rule = ea.select("e_row", pl.col("match_rule").alias("ea_rule"), "a_row")
@@ -160,11 +164,7 @@ def entry_items(
         amount_cents="amount_cents",
         effective_date="effective_date",
         settlement_date="settlement_date",
-        return_code="ret_code",
-        return_category=codes.return_category_expr("ret_code"),
-        return_date="ret_date",
-        change_code="noc_code",
-        corrected_data="noc_data",
+        **_entry_outcome(),
         account_last4="account_last4",
     )
     return pl.concat([chained, rest])

@@ -43,7 +43,7 @@ from nacha.build_iat_input import split_transfers
 from nacha.build_input import REJECTED_SCHEMA, check_transfers
 from nacha.build_plan import plan_files
 from nacha.build_settings import FILE_ID_MODIFIERS, BuildSettings
-from nacha.build_write import file_frames, file_name, write_file
+from nacha.build_write import file_frames, file_name, next_modifier, write_file
 from nacha.calendar import settlement_date_estimate
 from nacha.errors import NachaWriteError
 
@@ -199,15 +199,11 @@ def build_files(
         digests = []
         for info in plan.files.iter_rows(named=True):
             index = info["file_index"]
-            try:
-                modifier = next(modifiers)
-            except StopIteration:
-                raise NachaWriteError(
-                    f"the build needs {plan.files.height} files but only {index} file ID "
-                    "modifier(s) were supplied",
-                    field="file_id_modifier",
-                    rule="file.modifiers_exhausted",
-                ) from None
+            modifier = next_modifier(
+                modifiers,
+                f"the build needs {plan.files.height} files but only {index} file ID "
+                "modifier(s) were supplied",
+            )
             frames = file_frames(plan, settings, file_index=index, now=local, modifier=modifier)
             content = write_file(frames, line_ending=settings.line_ending)
             digests.append(pool.submit(_sha256, content))

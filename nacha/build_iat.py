@@ -28,7 +28,7 @@ import polars as pl
 from nacha.build_iat_input import IatSplit, check_iat
 from nacha.build_plan import MAX_SEQUENCE, trace_number_expr
 from nacha.build_settings import BuildSettings
-from nacha.build_write import FileFrames, file_header, file_name, write_file
+from nacha.build_write import FileFrames, file_header, file_name, next_modifier, write_file
 from nacha.calendar import settlement_date_estimate
 from nacha.errors import NachaWriteError
 from nacha.masking import mask_account_expr
@@ -220,15 +220,11 @@ def build_iat_files(
     for i in range(n_files):
         part = planned.filter(pl.col("file_index") == i)
         index = first_file_index + i
-        try:
-            modifier = next(modifiers)
-        except StopIteration:
-            raise NachaWriteError(
-                f"the build needs {first_file_index + n_files} files but only {index} file ID "
-                "modifier(s) were supplied",
-                field="file_id_modifier",
-                rule="file.modifiers_exhausted",
-            ) from None
+        modifier = next_modifier(
+            modifiers,
+            f"the build needs {first_file_index + n_files} files but only {index} file ID "
+            "modifier(s) were supplied",
+        )
         content = write_file(
             _frames(part, settings, now=local, modifier=modifier),
             line_ending=settings.line_ending,

@@ -22,6 +22,7 @@ import polars as pl
 
 from nacha.build_rules import SEC_RULES
 from nacha.build_settings import BuildSettings, Limits
+from nacha.build_write import next_modifier
 from nacha.calendar import earliest_standard_date, reversal_deadline
 from nacha.errors import NachaError, NachaWriteError
 
@@ -251,14 +252,9 @@ def merge_files(
     modifiers = iter(file_id_modifiers)
     out = []
     for group in groups:
-        try:
-            modifier = next(modifiers)
-        except StopIteration:
-            raise NachaWriteError(
-                f"merging needs {len(groups)} files but fewer file ID modifiers were given",
-                field="file_id_modifier",
-                rule="file.modifiers_exhausted",
-            ) from None
+        modifier = next_modifier(
+            modifiers, f"merging needs {len(groups)} files but fewer file ID modifiers were given"
+        )
         keep = pl.col("batch_index").is_in(pl.Series(group, dtype=pl.Int64).implode())
         out.append(
             _assemble(

@@ -8,6 +8,7 @@ and blocking and refuses values that do not fit.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -22,6 +23,7 @@ from nacha.build_rules import (
     addenda_records_expr,
 )
 from nacha.build_settings import BuildSettings
+from nacha.errors import NachaWriteError
 from nacha.writer import assemble
 
 __all__ = ["FileFrames", "file_frames", "write_file"]
@@ -70,6 +72,17 @@ def _null_if_empty(planned: pl.DataFrame, column: str) -> pl.Expr:
     if planned.get_column(column).str.len_bytes().min() == 0:
         return pl.when(col != "").then(col)
     return col
+
+
+def next_modifier(modifiers: Iterator[str], shortage: str) -> str:
+    """The next caller-supplied file ID modifier (the ledger allocates them); running out is a
+    typed error whose message (``shortage``) says how many files the operation needed."""
+    try:
+        return next(modifiers)
+    except StopIteration:
+        raise NachaWriteError(
+            shortage, field="file_id_modifier", rule="file.modifiers_exhausted"
+        ) from None
 
 
 def file_header(settings: BuildSettings, *, now: datetime, modifier: str) -> dict[str, Any]:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import date
+from pathlib import Path
 
 import polars as pl
+import psycopg
 
-from pipeline.store import Ledger, OutboundFile
+from pipeline.store import SQL_DIR, Ledger, OutboundFile, migrate
 
 ORIGIN = " 123456789"
 DEST = " 091000019"
@@ -91,3 +94,14 @@ def record_file(
         ),
         entries,
     )
+
+
+def migrate_all_but(conn: psycopg.Connection, migration: str, work: Path) -> Path:
+    """Migrate ``conn`` with every migration except ``migration`` (a copy of sql/ under
+    ``work``): a ledger as it was before that migration shipped. Returns the copy, to which
+    the test puts the migration back and migrates again."""
+    sql_dir = work / "sql"
+    shutil.copytree(SQL_DIR, sql_dir)
+    (sql_dir / migration).unlink()
+    migrate(conn, sql_dir=sql_dir)
+    return sql_dir

@@ -14,7 +14,7 @@ import pytest
 
 from pipeline.store import SQL_DIR, DuplicateError, Ledger, StoreIntegrityError, migrate
 from pipeline.store.entries_load import days_with_rows_elsewhere
-from tests.pipeline._ledger_samples import entries_frame, record_file, traces
+from tests.pipeline._ledger_samples import entries_frame, migrate_all_but, record_file, traces
 
 DAY = date(2026, 3, 3)
 MIGRATION = "0070_entries_partitioned_by_effective_date.sql"
@@ -211,10 +211,7 @@ def empty(pg_empty_url: str):  # type: ignore[no-untyped-def]
 def test_migration_keeps_the_entries_recorded_before_it(
     empty: psycopg.Connection, account_protector, tmp_path: Path
 ) -> None:
-    sql_dir = tmp_path / "sql"
-    shutil.copytree(SQL_DIR, sql_dir)
-    (sql_dir / MIGRATION).unlink()
-    migrate(empty, sql_dir=sql_dir)
+    sql_dir = migrate_all_but(empty, MIGRATION, tmp_path)
     ledger = Ledger(empty, account_protector)
     record_file(ledger, entries_frame(traces(1, 3)), effective=DAY, name="before.ach")
     entry_id = empty.execute("SELECT min(id) FROM entries").fetchone()[0]

@@ -12,7 +12,7 @@ import psycopg
 import pytest
 
 from pipeline.store import SQL_DIR, DuplicateError, Ledger, StoreIntegrityError, migrate
-from tests.pipeline._ledger_samples import entries_frame, record_file, traces
+from tests.pipeline._ledger_samples import entries_frame, migrate_all_but, record_file, traces
 
 DAY = date(2026, 3, 3)
 MIGRATION = "0010_entries_c_collation_byte_checks.sql"
@@ -35,10 +35,7 @@ def _collations(conn: psycopg.Connection) -> dict[str, str | None]:
 def test_applies_on_a_ledger_that_holds_entries(
     empty: psycopg.Connection, account_protector, tmp_path: Path
 ) -> None:
-    sql_dir = tmp_path / "sql"
-    shutil.copytree(SQL_DIR, sql_dir)
-    (sql_dir / MIGRATION).unlink()
-    migrate(empty, sql_dir=sql_dir)
+    sql_dir = migrate_all_but(empty, MIGRATION, tmp_path)
     ledger = Ledger(empty, account_protector)
     record_file(ledger, entries_frame(traces(1, 3)), effective=DAY, name="before.ach")
     assert _collations(empty) == {"trace_number": None, "reference": None}

@@ -1,10 +1,11 @@
 """Bulk loads of plain columns as CSV COPY written by polars, in large blocks.
 
-:func:`pipeline.store.copy.copy_frame` (binary COPY) hands psycopg one Python tuple per row:
-about 3 µs a row of client CPU, seconds for the million-row staging tables of a big night.
-Here polars writes the CSV (in its own threads) and psycopg sends it in blocks of a few
-megabytes, so the client's cost per row is a small fraction of that. The server parses CSV
-instead of binary, which costs it about the same.
+:func:`pipeline.store.copy.copy_frame` (binary COPY) encodes most columns column-wise with
+pgpq, but takes jsonb, numeric and timestamps through psycopg's per-row path: one Python
+tuple per row, about 3 µs a row of client CPU. The staging loads of a big night carry such a
+column (the enrolment's jsonb history ``detail``), so they go here: polars writes the CSV (in
+its own threads), psycopg sends it in blocks of a few megabytes, and the server parses the
+text into the column's type.
 
 Only types whose CSV form is exact are taken: text, integers, booleans, dates and bytes
 (``\\x`` hex). Text is always quoted and NULL never is, so ``''`` and NULL stay apart.

@@ -1,4 +1,4 @@
-"""Originate IAT (International ACH Transaction) files: batches, traces, addenda 10-17.
+"""Originate IAT (International ACH Transaction) files: batches, traces, addenda 10-18.
 
 Why separate files: many ODFIs (and their OFAC screening) take IAT only in files of their
 own, and an IAT batch header has another layout, so achpipe never mixes IAT batches into a
@@ -9,7 +9,11 @@ traces stay unique and ascending across the whole build.
 Batches: one per (effective date, company, description, foreign exchange terms, destination
 country, currencies, service class), split when the 6-digit entry/addenda count would
 overflow; files packed within the configured line and dollar limits. Every entry carries the
-mandatory addenda 10-16 and, with ``paymentRelatedInformation``, one or two addenda 17.
+mandatory addenda 10-16; with ``paymentRelatedInformation``, one or two addenda 17; and one
+addenda 18 for each foreign correspondent bank (``correspondentBank1…5*``), after the 17s.
+Addenda 17 and 18 each number their records 0001, 0002, … (the first of each type is 1, as
+the Rules and moov-io have it); the entry's addenda count covers all of them, and batches and
+files are cut between entries only.
 ODFI addenda 13: the ODFI name and routing number from the settings (qualifier 01, branch
 country US). OFAC screening indicators are left blank (the gateway operator's fields).
 Everything is written through ``nacha.assemble``; nothing here formats a record.
@@ -25,7 +29,13 @@ from typing import Any
 
 import polars as pl
 
-from nacha.build_iat_input import IatSplit, check_iat
+from nacha.build_iat_input import (
+    CORRESPONDENT_FIELDS,
+    MAX_CORRESPONDENT_BANKS,
+    IatSplit,
+    check_iat,
+    iat_batch_records,
+)
 from nacha.build_plan import MAX_SEQUENCE, trace_number_expr
 from nacha.build_settings import BuildSettings
 from nacha.build_write import FileFrames, file_header, file_name, next_modifier, write_file
@@ -79,9 +89,9 @@ def _assign(frame: pl.DataFrame, settings: BuildSettings) -> pl.DataFrame:
     """Batch (``_batch``, build-wide) and file (``file_index``, from 0) of every entry, in
     order: a greedy pass over the entries, new batch on a new key or when the entry/addenda
     count would pass the batch limit, new file when lines or dollars would pass a limit.
-    IAT volumes are small (each entry is 8-10 records); one loop is plainest."""
+    IAT volumes are small (each entry is 8-15 records); one loop is plainest."""
     limits = settings.limits
-    batch_limit = min(limits.max_batch_entries, limits.max_file_lines - 4)
+    batch_limit = iat_batch_records(settings)  # a row with more records was rejected
     batch_ids, file_ids = [], []
     batch = file_ = -1
     key: tuple[Any, ...] | None = None
@@ -113,12 +123,9 @@ def _assign(frame: pl.DataFrame, settings: BuildSettings) -> pl.DataFrame:
 def _plan(accepted: pl.DataFrame, settings: BuildSettings, first_sequence: int) -> pl.DataFrame:
     split = settings.service_class_mode == "split"
     svc = pl.when(pl.col("is_credit")).then(pl.lit("220")).otherwise(pl.lit("225"))
-    frame = accepted.with_columns(
-        svc=svc if split else pl.lit("200"),
-        records=8
-        + pl.col("payment_related_1").is_not_null().cast(pl.Int64)
-        + pl.col("payment_related_2").is_not_null().cast(pl.Int64),
-    ).sort(*BATCH_KEY, "row", nulls_last=True)
+    frame = accepted.with_columns(svc=svc if split else pl.lit("200")).sort(
+        *BATCH_KEY, "row", nulls_last=True
+    )
     frame = _assign(frame, settings)
     last = first_sequence + frame.height - 1
     if last > MAX_SEQUENCE:
@@ -192,6 +199,17 @@ def _frames(
                 addenda_sequence_number=pl.lit(n, pl.Int64),
                 addenda_type_code=pl.lit("17"),
                 _order=pl.lit(len(_ADDENDA) + n),
+            )
+        )
+    fields_18 = list(CORRESPONDENT_FIELDS.values())
+    for n in range(1, MAX_CORRESPONDENT_BANKS + 1):
+        parts.append(
+            fields.filter(pl.col(f"{fields_18[0]}_{n}").is_not_null()).select(
+                "entry_index",
+                *[pl.col(f"{name}_{n}").alias(name) for name in fields_18],
+                addenda_sequence_number=pl.lit(n, pl.Int64),
+                addenda_type_code=pl.lit("18"),
+                _order=pl.lit(len(_ADDENDA) + 2 + n),
             )
         )
     addenda = pl.concat(parts, how="diagonal_relaxed").sort("entry_index", "_order").drop("_order")

@@ -9,6 +9,11 @@ row comes back with its reference and every reason, nothing is altered silently.
 
 Input: connectFi's create fields (``individualName`` = receiver name, ``routingNumber`` =
 Gateway/RDFI routing, ``currency`` = ISO originating currency) plus :data:`IAT_COLUMNS`.
+Foreign correspondent banks (addenda 18, at most five an entry) come as numbered groups of
+flat text columns, ``correspondentBank1Name`` … ``correspondentBank5BranchCountryCode``,
+shaped like the ``rdfi*`` columns of addenda 14: a CSV cell cannot hold a list, and every
+other IAT field is one text column too. A column of a sixth (or later) bank is accepted so
+that a row filling one is rejected with its reference, not the whole input refused.
 """
 
 from __future__ import annotations
@@ -37,8 +42,39 @@ from nacha.build_input import (
 from nacha.build_rules import ENTRY_FIELD_COLUMNS, RESERVED_DESCRIPTIONS, routing_is_valid_expr
 from nacha.build_settings import ACCOUNT_DIGIT, NACHA_MAX_AMOUNT_CENTS, BuildSettings
 from nacha.calendar import earliest_standard_date, same_day_date
+from nacha.layouts import IAT_OPTIONAL_ADDENDA
 
-__all__ = ["IAT_COLUMNS", "IatSplit", "check_iat", "split_transfers"]
+__all__ = [
+    "CORRESPONDENT_BANK_COLUMNS",
+    "CORRESPONDENT_FIELDS",
+    "IAT_COLUMNS",
+    "MAX_CORRESPONDENT_BANKS",
+    "IatSplit",
+    "check_iat",
+    "iat_batch_records",
+    "iat_columns",
+    "split_transfers",
+]
+
+#: Addenda 18 records an IAT entry may carry (nacha-format.md §7.4).
+MAX_CORRESPONDENT_BANKS = IAT_OPTIONAL_ADDENDA["18"]
+#: Suffix of a correspondent bank's input column -> its addenda 18 field
+#: (``nacha.layouts.ADDENDA_18``), in the record's order.
+CORRESPONDENT_FIELDS = {
+    "Name": "foreign_correspondent_bank_name",
+    "IdQualifier": "foreign_correspondent_bank_id_number_qualifier",
+    "Identification": "foreign_correspondent_bank_identification",
+    "BranchCountryCode": "foreign_correspondent_bank_branch_country_code",
+}
+_BANKS = range(1, MAX_CORRESPONDENT_BANKS + 1)
+#: ``correspondentBank{n}{suffix}`` for n = 1..5: bank n becomes the entry's n-th addenda 18.
+CORRESPONDENT_BANK_COLUMNS: tuple[str, ...] = tuple(
+    f"correspondentBank{n}{suffix}" for n in _BANKS for suffix in CORRESPONDENT_FIELDS
+)
+#: Any bank number, so that a sixth bank's columns are recognised (and the row rejected).
+_CORRESPONDENT_COLUMN = re.compile(
+    r"correspondentBank([1-9][0-9]*)(" + "|".join(CORRESPONDENT_FIELDS) + r")"
+)
 
 #: Optional input columns that an IAT row needs (most of them required for IAT rows).
 IAT_COLUMNS = (
@@ -63,6 +99,7 @@ IAT_COLUMNS = (
     "originatorCityStateProvince",
     "originatorCountryPostalCode",
     "paymentRelatedInformation",
+    *CORRESPONDENT_BANK_COLUMNS,
 )
 _DEFAULTS = {"foreignExchangeIndicator": "FF", "foreignExchangeReferenceIndicator": "3"}
 #: Row column -> company setting that fills it when the row leaves it empty.
@@ -126,11 +163,28 @@ def _is_text(dtype: pl.DataType) -> bool:
     return dtype in (pl.String, pl.Null, pl.Categorical) or isinstance(dtype, pl.Enum)
 
 
+def _extra_banks(columns: list[str]) -> dict[int, list[str]]:
+    """Columns of banks past :data:`MAX_CORRESPONDENT_BANKS`, by bank number."""
+    out: dict[int, list[str]] = {}
+    for name in columns:
+        m = _CORRESPONDENT_COLUMN.fullmatch(name)
+        if m and int(m.group(1)) > MAX_CORRESPONDENT_BANKS:
+            out.setdefault(int(m.group(1)), []).append(name)
+    return dict(sorted(out.items()))
+
+
+def iat_columns(columns: list[str]) -> list[str]:
+    """The IAT columns among ``columns``: :data:`IAT_COLUMNS` in their order, then the
+    columns of correspondent banks past the fifth (whose rows are rejected)."""
+    extra = [c for names in _extra_banks(columns).values() for c in names]
+    return [c for c in IAT_COLUMNS if c in columns] + extra
+
+
 def split_transfers(transfers: pl.DataFrame | pl.LazyFrame) -> IatSplit | None:
     """Cut IAT rows off ``transfers``; None when there is nothing IAT about it (no IAT row,
     no IAT column), so the domestic build runs on the caller's frame untouched."""
     frame = transfers.collect() if isinstance(transfers, pl.LazyFrame) else transfers
-    columns = [c for c in IAT_COLUMNS if c in frame.columns]
+    columns = iat_columns(frame.columns)
     if "standardEntryClassCode" not in frame.columns:
         return None  # the domestic checker names the missing column
     sec = frame.get_column("standardEntryClassCode")
@@ -290,7 +344,83 @@ def _code_rule(column: str, allowed: frozenset[str] | tuple[str, ...], what: str
     ]
 
 
-def _reasons(settings: BuildSettings) -> list[tuple[pl.Expr, pl.Expr]]:
+def iat_batch_records(settings: BuildSettings) -> int:
+    """Entry and addenda records one IAT batch may hold: ``max_batch_entries``, and what a
+    file of ``max_file_lines`` (whole blocks) leaves besides the file and batch header and
+    control records. An entry with more records is rejected, never split."""
+    limits = settings.limits
+    return min(limits.max_batch_entries, limits.max_file_lines // 10 * 10 - 4)
+
+
+def records_expr() -> pl.Expr:
+    """Records an IAT row becomes: the entry, addenda 10-16, one addenda 17 a started 80
+    characters of ``paymentRelatedInformation``, one addenda 18 a correspondent bank."""
+    info = pl.col("paymentRelatedInformation").str.len_chars().fill_null(0)
+    return 8 + (info + 79) // 80 + pl.sum_horizontal(_bank_given(n) for n in _BANKS)
+
+
+def _bank_given(n: int) -> pl.Expr:
+    """Bank ``n`` has at least one of its columns filled (blank counts as empty)."""
+    return pl.any_horizontal(
+        pl.col(f"correspondentBank{n}{s}").is_not_null() for s in CORRESPONDENT_FIELDS
+    )
+
+
+def _bank_rules(n: int) -> list[tuple[pl.Expr, pl.Expr]]:
+    """One correspondent bank's checks, applied when any of its four columns is set (a
+    bank named without its identity, or the reverse, is an error, not a blank addenda)."""
+    p = f"correspondentBank{n}"
+    name, qualifier = pl.col(f"{p}Name"), pl.col(f"{p}IdQualifier")
+    ident, country = pl.col(f"{p}Identification"), pl.col(f"{p}BranchCountryCode")
+    given = _bank_given(n)
+    rules = [
+        (given & pl.col(f"{p}{s}").is_null(),
+         pl.lit(f"{p}{s} is required (correspondent bank {n} has other fields set)"))
+        for s in CORRESPONDENT_FIELDS
+    ]  # fmt: skip
+    rules += [
+        *_text_rules(f"{p}Name", 35, required=False),
+        (name.str.contains(r"^[ 0]*$"), pl.lit(f"{p}Name is blank or all zeros")),
+        (qualifier.is_not_null() & ~qualifier.is_in(ID_QUALIFIERS),
+         pl.format(f"{p}IdQualifier {{}} is not 01 (national), 02 (BIC) or 03 (IBAN)",
+                   qualifier)),
+        (ident.str.len_chars() > 34, pl.lit(f"{p}Identification longer than 34 characters")),
+        *[(qualifier.eq(q) & ~ident.str.contains(shape),
+           pl.lit(f"{p}Identification must be {_RDFI_ID_TEXT[q]} for {p}IdQualifier {q}"))
+          for q, shape in _RDFI_ID_SHAPE.items()],
+        (country.is_not_null() & ~country.is_in(sorted(ISO_COUNTRY_CODES)),
+         pl.format(f"{p}BranchCountryCode {{}} is not an ISO 3166 country code", country)),
+    ]  # fmt: skip
+    if n > 1:
+        rules.append(
+            (given & ~_bank_given(n - 1),
+             pl.lit(f"correspondent bank {n} is set but bank {n - 1} is empty: "
+                    "fill correspondentBank1, 2, … in order"))
+        )  # fmt: skip
+    return rules
+
+
+def _correspondent_rules(
+    settings: BuildSettings, extra: dict[int, list[str]]
+) -> list[tuple[pl.Expr, pl.Expr]]:
+    """Every correspondent bank's checks, banks past the fifth, and the entry's size."""
+    limit = iat_batch_records(settings)
+    records = records_expr()
+    return [
+        *[rule for n in _BANKS for rule in _bank_rules(n)],
+        *[(pl.any_horizontal(pl.col(c).is_not_null() for c in names),
+           pl.lit(f"correspondent bank {n} is set: an IAT entry carries at most "
+                  f"{MAX_CORRESPONDENT_BANKS} foreign correspondent banks (addenda 18)"))
+          for n, names in extra.items()],
+        (records > limit,
+         pl.format(f"the entry and its addenda are {{}} records, more than a batch may hold "
+                   f"({limit}: max_batch_entries, max_file_lines)", records)),
+    ]  # fmt: skip
+
+
+def _reasons(
+    settings: BuildSettings, extra_banks: dict[int, list[str]]
+) -> list[tuple[pl.Expr, pl.Expr]]:
     """(bad-row condition, reason) pairs over the normalised IAT rows."""
     c = pl.col
     credit, debit = c("transactionType") == "Credit", c("transactionType") == "Debit"
@@ -382,6 +512,7 @@ def _reasons(settings: BuildSettings) -> list[tuple[pl.Expr, pl.Expr]]:
           for q, shape in _RDFI_ID_SHAPE.items()],
         *_code_rule("rdfiBranchCountryCode", ISO_COUNTRY_CODES, "an ISO 3166 country code"),
         *_text_rules("paymentRelatedInformation", 160, required=False),
+        *_correspondent_rules(settings, extra_banks),
         (c("date_reason").is_not_null(), c("date_reason")),
     ]  # fmt: skip
     for r in RESERVED_DESCRIPTIONS:  # none of them is meant for IAT
@@ -393,7 +524,9 @@ def _reasons(settings: BuildSettings) -> list[tuple[pl.Expr, pl.Expr]]:
 def check_iat(iat: pl.DataFrame, settings: BuildSettings, *, now: datetime) -> CheckedTransfers:
     """Split the IAT rows of :func:`split_transfers` into accepted (typed, with transaction
     codes, effective dates and every addenda field resolved) and rejected rows."""
+    extra = _extra_banks(iat.columns)
     texts = [c for c in (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS, *IAT_COLUMNS) if c != "webhookUrl"]
+    texts += [c for names in extra.values() for c in names]
     base = iat.select("row", "_duplicate", *[_column(iat, c) for c in texts])
     prenote = pl.col("prenote").str.to_lowercase()
     base = base.with_columns(
@@ -442,7 +575,7 @@ def check_iat(iat: pl.DataFrame, settings: BuildSettings, *, now: datetime) -> C
     base = base.join(
         dates, on="effectiveEntryDate", how="left", maintain_order="left", nulls_equal=True
     )
-    flags = [pl.when(cond.fill_null(False)).then(msg) for cond, msg in _reasons(settings)]
+    flags = [pl.when(cond.fill_null(False)).then(msg) for cond, msg in _reasons(settings, extra)]
     judged = base.with_columns(_reason=pl.concat_list(flags).list.drop_nulls().list.join("; "))
     bad = pl.col("_reason") != ""
     rejected = judged.filter(bad).select("row", "reference", reason="_reason")
@@ -467,6 +600,11 @@ def _finish(ok: pl.DataFrame) -> pl.DataFrame:
     return ok.select(
         "row",
         "reference",
+        *[  # addenda 18 fields, bank by bank: foreign_correspondent_bank_name_1, …
+            pl.col(f"correspondentBank{n}{suffix}").alias(f"{field}_{n}")
+            for n in _BANKS
+            for suffix, field in CORRESPONDENT_FIELDS.items()
+        ],
         client_code="_client",
         company_index="_company",
         transaction_code=(digit * 10 + kind).cast(pl.String),
@@ -504,4 +642,5 @@ def _finish(ok: pl.DataFrame) -> pl.DataFrame:
         receiver_country_postal_code="receiverCountryPostalCode",
         payment_related_1=info.str.slice(0, 80),
         payment_related_2=pl.when(info.str.len_chars() > 80).then(info.str.slice(80, 80)),
+        records=records_expr(),
     )

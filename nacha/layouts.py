@@ -663,6 +663,9 @@ ALL_LAYOUTS: dict[str, Layout] = {
 
 #: IAT addenda every IAT forward entry must carry (10-16), in order.
 IAT_MANDATORY_ADDENDA: tuple[str, ...] = ("10", "11", "12", "13", "14", "15", "16")
+#: IAT addenda an entry may add after 10-16, with the most of each: 17 payment related
+#: information, 18 foreign correspondent banks. Each type numbers its records from 0001.
+IAT_OPTIONAL_ADDENDA: dict[str, int] = {"17": 2, "18": 5}
 
 
 def field_docs() -> str:

@@ -251,6 +251,8 @@ def _addenda_rows(f: NachaFile, a: pl.DataFrame, sec_of: dict[int, str]) -> pl.D
                         f"addenda {t} sequence numbers are {nums}, not 1..{len(nums)}",
                     )
                 )
+        if sec == "IAT":
+            rows.extend(_iat_optional_issues(forward))
         if sec == "IAT" or (sec == "COR" and any(t in L.IAT_MANDATORY_ADDENDA for t in types)):
             mandatory = [t for t in types if t in L.IAT_MANDATORY_ADDENDA]
             if mandatory != list(L.IAT_MANDATORY_ADDENDA):
@@ -264,6 +266,35 @@ def _addenda_rows(f: NachaFile, a: pl.DataFrame, sec_of: dict[int, str]) -> pl.D
                     )
                 )
     return issues_frame(rows)
+
+
+def _iat_optional_issues(adds: list[dict[str, object]]) -> list[Issue]:
+    """An IAT entry's addenda 17 and 18: at most 2 and 5, each type numbered 1, 2, …"""
+    out: list[Issue] = []
+    for t, most in L.IAT_OPTIONAL_ADDENDA.items():
+        mine = [x for x in adds if x["addenda_type_code"] == t]
+        if len(mine) > most:
+            out.append(
+                Issue(
+                    int(mine[most]["line"]),  # type: ignore[arg-type]
+                    "addenda",
+                    None,  # type: ignore[arg-type]
+                    "addenda.too_many",
+                    f"IAT entries carry at most {most} addenda {t}",
+                )
+            )
+        nums = [x.get("addenda_sequence_number") for x in mine]
+        if nums != list(range(1, len(nums) + 1)):
+            out.append(
+                Issue(
+                    int(mine[0]["line"]),  # type: ignore[arg-type]
+                    "addenda",
+                    "addenda_sequence_number",
+                    "addenda.sequence_number",
+                    f"addenda {t} sequence numbers are {nums}, not 1..{len(nums)}",
+                )
+            )
+    return out
 
 
 def _noc_issues(x: dict[str, object], line: int) -> list[Issue]:

@@ -29,8 +29,8 @@ from typing import Any
 
 import polars as pl
 
+from nacha.addenda_text import CORRESPONDENT_BANK_FIELDS
 from nacha.build_iat_input import (
-    CORRESPONDENT_FIELDS,
     MAX_CORRESPONDENT_BANKS,
     IatSplit,
     check_iat,
@@ -201,12 +201,15 @@ def _frames(
                 _order=pl.lit(len(_ADDENDA) + n),
             )
         )
-    fields_18 = list(CORRESPONDENT_FIELDS.values())
+    bank = "foreign_correspondent_bank"
     for n in range(1, MAX_CORRESPONDENT_BANKS + 1):
         parts.append(
-            fields.filter(pl.col(f"{fields_18[0]}_{n}").is_not_null()).select(
+            fields.filter(pl.col(f"{bank}_{n}_name").is_not_null()).select(
                 "entry_index",
-                *[pl.col(f"{name}_{n}").alias(name) for name in fields_18],
+                *[
+                    pl.col(f"{bank}_{n}_{f}").alias(f"{bank}_{f}")
+                    for f in CORRESPONDENT_BANK_FIELDS
+                ],
                 addenda_sequence_number=pl.lit(n, pl.Int64),
                 addenda_type_code=pl.lit("18"),
                 _order=pl.lit(len(_ADDENDA) + 2 + n),

@@ -24,6 +24,7 @@ from datetime import date, datetime
 
 import polars as pl
 
+from nacha.addenda_text import CORRESPONDENT_BANK_FIELDS
 from nacha.build_iat_codes import (
     FOREIGN_EXCHANGE_INDICATORS,
     FOREIGN_EXCHANGE_REFERENCE_INDICATORS,
@@ -59,13 +60,13 @@ __all__ = [
 #: Addenda 18 records an IAT entry may carry (nacha-format.md §7.4).
 MAX_CORRESPONDENT_BANKS = IAT_OPTIONAL_ADDENDA["18"]
 #: Suffix of a correspondent bank's input column -> its addenda 18 field
-#: (``nacha.layouts.ADDENDA_18``), in the record's order.
-CORRESPONDENT_FIELDS = {
-    "Name": "foreign_correspondent_bank_name",
-    "IdQualifier": "foreign_correspondent_bank_id_number_qualifier",
-    "Identification": "foreign_correspondent_bank_identification",
-    "BranchCountryCode": "foreign_correspondent_bank_branch_country_code",
-}
+#: (``foreign_correspondent_bank_`` + field in ``nacha.layouts.ADDENDA_18``), in the
+#: record's order. Accepted rows carry bank k as ``foreign_correspondent_bank_{k}_{field}``,
+#: the columns ``nacha.addenda_text.correspondent_banks`` reads back.
+CORRESPONDENT_FIELDS = dict(
+    zip(("Name", "IdQualifier", "Identification", "BranchCountryCode"),
+        CORRESPONDENT_BANK_FIELDS, strict=True)
+)  # fmt: skip
 _BANKS = range(1, MAX_CORRESPONDENT_BANKS + 1)
 #: ``correspondentBank{n}{suffix}`` for n = 1..5: bank n becomes the entry's n-th addenda 18.
 CORRESPONDENT_BANK_COLUMNS: tuple[str, ...] = tuple(
@@ -601,7 +602,7 @@ def _finish(ok: pl.DataFrame) -> pl.DataFrame:
         "row",
         "reference",
         *[  # addenda 18 fields, bank by bank: foreign_correspondent_bank_name_1, …
-            pl.col(f"correspondentBank{n}{suffix}").alias(f"{field}_{n}")
+            pl.col(f"correspondentBank{n}{suffix}").alias(f"foreign_correspondent_bank_{n}_{field}")
             for n in _BANKS
             for suffix, field in CORRESPONDENT_FIELDS.items()
         ],

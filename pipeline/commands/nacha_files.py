@@ -9,7 +9,7 @@ import click
 import polars as pl
 
 import nacha
-from nacha.addenda_text import payment_related_texts
+from nacha.addenda_text import correspondent_banks, payment_related_texts
 from nacha.masking import mask_account_expr
 
 _FIELDS = ("line", "record_type", "field", "rule", "message")
@@ -261,6 +261,9 @@ def convert(file: Path, fmt: str, out: Path) -> None:
                 "entry_index", "addenda_types", "payment_related_information", *firsts
             )
         table = table.join(info, on="entry_index", how="left", maintain_order="left")
+        banks = correspondent_banks(f.addenda)  # IAT addenda 18, numbered like the input
+        if banks.height:
+            table = table.join(banks, on="entry_index", how="left", maintain_order="left")
     if fmt == "csv":
         table = table.with_columns(pl.col(pl.List(pl.String)).list.join(","))
         table.write_csv(out)

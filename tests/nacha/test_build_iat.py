@@ -14,9 +14,14 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 import nacha
+from nacha.addenda_text import (
+    CORRESPONDENT_BANK_FIELDS,
+    correspondent_banks,
+    payment_related_texts,
+)
 from nacha.build import build_files
 from nacha.build_iat_codes import ISO_COUNTRY_CODES
-from nacha.build_iat_input import IAT_COLUMNS
+from nacha.build_iat_input import CORRESPONDENT_FIELDS, IAT_COLUMNS
 from nacha.build_rules import ENTRY_FIELD_COLUMNS
 from nacha.build_settings import Company, Limits
 from tests.nacha.build_fixtures import ACME, NOW, TODAY, settings, transfer
@@ -75,6 +80,40 @@ def build(*rows: dict[str, Any], **kwargs: Any) -> Any:
 def errors(content: bytes) -> pl.DataFrame:
     issues = nacha.validate(nacha.read(content))
     return issues.filter(pl.col("severity") == "error")
+
+
+def bank(n: int, name: str, qualifier: str, ident: str, country: str) -> dict[str, str]:
+    """Correspondent bank ``n``'s four input columns."""
+    values = (name, qualifier, ident, country)
+    return {
+        f"correspondentBank{n}{s}": v for s, v in zip(CORRESPONDENT_FIELDS, values, strict=True)
+    }
+
+
+def banks_of(row: dict[str, Any]) -> list[tuple[str, ...]]:
+    """An input row's correspondent banks, in order, as (name, qualifier, id, country)."""
+    out = []
+    for n in range(1, 6):
+        values = tuple(row.get(f"correspondentBank{n}{s}") for s in CORRESPONDENT_FIELDS)
+        if any(values):
+            out.append(values)
+    return out
+
+
+def reread_banks(addenda: pl.DataFrame, entries: pl.DataFrame) -> dict[str, list[tuple[str, ...]]]:
+    """Reference -> correspondent banks read back from the addenda 18 (every reference of
+    ``entries``, banks or not)."""
+    wide = correspondent_banks(addenda)
+    out: dict[str, list[tuple[str, ...]]] = {r: [] for r in entries["reference"]}
+    refs = dict(entries.select("entry_index", "reference").iter_rows())
+    for row in wide.iter_rows(named=True):
+        for k in range(1, 6):
+            values = tuple(
+                row.get(f"foreign_correspondent_bank_{k}_{f}") for f in CORRESPONDENT_BANK_FIELDS
+            )
+            if any(values):
+                out[refs[row["entry_index"]]].append(values)
+    return out
 
 
 def test_iat_file_validates_and_rereads_to_the_input() -> None:
@@ -352,6 +391,9 @@ def an_iat_row(draw: st.DrawFn, n: int) -> dict[str, Any]:
     text = st.text(
         st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=1, max_size=35
     ).filter(lambda s: s.strip("0") != "")
+    long_text = st.text(  # up to two addenda 17
+        st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=81, max_size=160
+    )
     currency = draw(st.sampled_from(["USD", "EUR", "CAD"]))
     fx = "FF" if currency == "USD" else draw(st.sampled_from(["FV", "VF"]))
     return iat(
@@ -365,8 +407,26 @@ def an_iat_row(draw: st.DrawFn, n: int) -> dict[str, Any]:
         foreignExchangeIndicator=fx,
         receiverStreetAddress=draw(text),
         rdfiName=draw(text),
-        paymentRelatedInformation=draw(st.one_of(st.none(), text)),
+        paymentRelatedInformation=draw(st.one_of(st.none(), text, long_text)),
+        **{
+            k: v
+            for i in range(draw(st.integers(0, 5)))
+            for k, v in bank(i + 1, *draw(a_bank(text))).items()
+        },
     )
+
+
+@st.composite
+def a_bank(draw: st.DrawFn, text: st.SearchStrategy[str]) -> tuple[str, str, str, str]:
+    """(name, qualifier, identification, country) of a valid correspondent bank."""
+    qualifier = draw(st.sampled_from(["01", "02", "03"]))
+    shape = {
+        "01": r"[0-9A-Z]{1,34}",
+        "02": r"[A-Z]{6}[0-9A-Z]{2}([0-9A-Z]{3})?",
+        "03": r"[A-Z]{2}[0-9]{2}[0-9A-Z]{11,30}",
+    }[qualifier]
+    ident = draw(st.from_regex(shape, fullmatch=True))
+    return draw(text), qualifier, ident, draw(st.sampled_from(sorted(ISO_COUNTRY_CODES)))
 
 
 @hsettings(
@@ -417,7 +477,11 @@ def test_property_mixed_frames_build_domestic_as_alone_and_iat_that_rereads(
     for built in result.files[n_domestic:]:
         assert errors(built.content).height == 0
         assert len(built.content.splitlines()) <= max_file_lines
-    entries = pl.concat([f.entries for f in read], how="diagonal_relaxed")
+    # entry_index is per file: number the files' entries and addenda apart
+    entries = pl.concat(
+        [f.entries.with_columns(pl.col("entry_index") + 1_000_000 * i) for i, f in enumerate(read)],
+        how="diagonal_relaxed",
+    )
     got = entries.join(result.entries.select("trace_number", "reference", "row"), on="trace_number")
     want = {r["reference"]: r for r in iat_rows}
     assert sorted(got["reference"]) == sorted(want)
@@ -427,14 +491,35 @@ def test_property_mixed_frames_build_domestic_as_alone_and_iat_that_rereads(
         assert amount == int(want[ref]["amount"].replace(".", ""))
         assert account == want[ref]["DFIAccountNumber"]
         assert rows[row - 1]["reference"] == ref  # row numbers are the input's
-    addenda = pl.concat([f.addenda for f in read], how="diagonal_relaxed")
+    addenda = pl.concat(
+        [f.addenda.with_columns(pl.col("entry_index") + 1_000_000 * i) for i, f in enumerate(read)],
+        how="diagonal_relaxed",
+    )
     names = addenda["receiving_name"].drop_nulls().to_list()
     assert sorted(names) == sorted(r["individualName"] for r in iat_rows)
-    none = pl.Series([], dtype=pl.String)  # a file without addenda 17 has no such column
-    info = addenda.get_column("payment_related_information", default=none).drop_nulls()
-    info = info.to_list()
-    assert sorted(info) == sorted(r["paymentRelatedInformation"] for r in iat_rows
-                                  if r["paymentRelatedInformation"])  # fmt: skip
+    texts = payment_related_texts(addenda).join(
+        got.select("entry_index", "reference"), on="entry_index"
+    )
+    assert dict(texts.select("reference", "payment_related_information").iter_rows()) == {
+        ref: r["paymentRelatedInformation"]
+        for ref, r in want.items()
+        if r["paymentRelatedInformation"]
+    }
+    assert reread_banks(addenda, got) == {ref: banks_of(r) for ref, r in want.items()}
+    # each entry: 10-16, its 17s, its 18s; each type numbered from 1; the count covers all
+    for ref, index, count in got.select(
+        "reference", "entry_index", "number_of_addenda_records"
+    ).rows():
+        mine = addenda.filter(pl.col("entry_index") == index)
+        types = mine["addenda_type_code"].to_list()
+        n17 = -(-len(want[ref]["paymentRelatedInformation"] or "") // 80)
+        n18 = len(banks_of(want[ref]))
+        assert types == ["10", "11", "12", "13", "14", "15", "16"] + ["17"] * n17 + ["18"] * n18
+        assert mine["addenda_sequence_number"].to_list()[7:] == [
+            *range(1, n17 + 1),
+            *range(1, n18 + 1),
+        ]
+        assert count == len(types)
 
 
 def test_assemble_places_every_addenda_under_its_entry() -> None:

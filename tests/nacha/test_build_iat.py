@@ -67,7 +67,8 @@ def domestic(**fields: Any) -> dict[str, Any]:
 
 
 def frame(*rows: dict[str, Any]) -> pl.DataFrame:
-    return pl.DataFrame(list(rows), schema={k: pl.String for k in rows[0]})
+    """Text columns: every key of any row (a row without one holds null there)."""
+    return pl.DataFrame(list(rows), schema={k: pl.String for r in rows for k in r})
 
 
 def build(*rows: dict[str, Any], **kwargs: Any) -> Any:
@@ -575,3 +576,166 @@ def test_assemble_places_every_addenda_under_its_entry() -> None:
         zip(addenda["trace_number"], addenda["payment_related_information"], strict=True)
     )
     assert got["addenda_sequence_number"].to_list() == [1, 2, 3, 1, 2, 3]
+
+
+BANKS = [
+    ("BANK OF FRANCE", "02", "BDFEFRPP", "FR"),
+    ("DEUTSCHE EXAMPLE BANK AG FRANKFURT", "03", "DE89370400440532013000", "DE"),
+    ("NATIONAL CLEARING BANK", "01", "021000021", "US"),
+    ("BANK FOUR", "02", "NWBKGB2LXXX", "GB"),
+    ("BANK FIVE", "01", "A1", "JP"),
+]
+
+
+def five_banks(count: int = 5) -> dict[str, str]:
+    return {k: v for n, b in enumerate(BANKS[:count], 1) for k, v in bank(n, *b).items()}
+
+
+def test_correspondent_banks_follow_the_17s_and_reread_to_the_input() -> None:
+    rows = [
+        iat(reference="FIVE", paymentRelatedInformation="P" * 150, **five_banks()),
+        iat(reference="ONE", **five_banks(1)),
+        iat(reference="NONE", **dict.fromkeys(five_banks())),
+    ]
+    result = build(*rows)
+    assert result.rejected.height == 0
+    (built,) = result.files
+    assert errors(built.content).height == 0
+    f = nacha.read(built.content)
+    entries = f.entries.join(result.entries.select("trace_number", "reference"), on="trace_number")
+    assert reread_banks(f.addenda, entries) == {
+        "FIVE": BANKS,
+        "ONE": BANKS[:1],
+        "NONE": [],
+    }
+    lines = built.content.decode().splitlines()
+    five = [line for line in lines if line.startswith("718")][:5]
+    assert five[1] == (  # positions per nacha-format.md §7.4
+        "718" + "DEUTSCHE EXAMPLE BANK AG FRANKFURT".ljust(35) + "03"
+        + "DE89370400440532013000".ljust(34) + "DE ".ljust(3) + " " * 6 + "0002"
+        + entries.filter(pl.col("reference") == "FIVE")["trace_number"][0][-7:]
+    )  # fmt: skip
+    counts = dict(entries.select("reference", "number_of_addenda_records").iter_rows())
+    assert counts == {"FIVE": 7 + 2 + 5, "ONE": 7 + 1, "NONE": 7}
+    assert all(line[78] == "1" for line in lines if line.startswith("6"))
+    # batch and file counts cover every record; the block count every line
+    batch_control = next(line for line in lines if line.startswith("8"))
+    assert int(batch_control[4:10]) == 3 + 14 + 8 + 7
+    file_control = next(line for line in lines if line.startswith("9"))
+    assert int(file_control[13:21]) == 3 + 14 + 8 + 7
+    assert int(file_control[7:13]) == len(lines) // 10 and len(lines) % 10 == 0
+    five_index = entries.filter(pl.col("reference") == "FIVE")["entry_index"][0]
+    mine = f.addenda.filter(pl.col("entry_index") == five_index)
+    assert mine["addenda_type_code"].to_list()[7:] == ["17", "17", *["18"] * 5]
+    assert mine["addenda_sequence_number"].to_list()[7:] == [1, 2, 1, 2, 3, 4, 5]
+
+
+def test_bad_correspondent_banks_are_rejected_with_reasons() -> None:
+    six = {**five_banks(), **bank(6, *BANKS[0])}
+    rows = [
+        iat(reference="OK1", **five_banks(2)),
+        iat(reference="SIX", **six),
+        iat(reference="QUAL", **bank(1, "BANK", "04", "123", "FR")),
+        iat(reference="COUNTRY", **bank(1, "BANK", "01", "123", "XX")),
+        iat(reference="LOWER", **bank(1, "BANK", "01", "123", "fr")),
+        iat(reference="LONG", **bank(1, "B" * 36, "01", "123", "FR")),
+        iat(reference="BIC", **bank(1, "BANK", "02", "BDFE", "FR")),
+        iat(reference="IDLONG", **bank(1, "BANK", "01", "1" * 35, "FR")),
+        iat(reference="PART", correspondentBank1Name="BANK", correspondentBank1IdQualifier="01"),
+        iat(reference="GAP", **bank(2, *BANKS[0])),
+        iat(reference="ZEROS", **bank(1, "000", "01", "1", "FR")),
+        iat(reference="NONASCII", **bank(1, "BANQUE DE FRANCÉ", "01", "1", "FR")),
+    ]
+    result = build(*rows)
+    reasons = dict(result.rejected.select("reference", "reason").iter_rows())
+    assert set(reasons) == {r["reference"] for r in rows} - {"OK1"}
+    assert reasons["SIX"] == (
+        "correspondent bank 6 is set: an IAT entry carries at most 5 foreign correspondent "
+        "banks (addenda 18)"
+    )
+    assert reasons["QUAL"] == (
+        "correspondentBank1IdQualifier 04 is not 01 (national), 02 (BIC) or 03 (IBAN)"
+    )
+    assert reasons["COUNTRY"] == (
+        "correspondentBank1BranchCountryCode XX is not an ISO 3166 country code"
+    )
+    assert "correspondentBank1BranchCountryCode fr is not" in reasons["LOWER"]
+    assert reasons["LONG"] == "correspondentBank1Name longer than 35 characters"
+    assert reasons["BIC"] == (
+        "correspondentBank1Identification must be an 8 or 11 character BIC for "
+        "correspondentBank1IdQualifier 02"
+    )
+    assert "correspondentBank1Identification longer than 34 characters" in reasons["IDLONG"]
+    assert reasons["PART"] == (
+        "correspondentBank1Identification is required (correspondent bank 1 has other fields "
+        "set); correspondentBank1BranchCountryCode is required (correspondent bank 1 has "
+        "other fields set)"
+    )
+    assert reasons["GAP"] == (
+        "correspondent bank 2 is set but bank 1 is empty: fill correspondentBank1, 2, … in order"
+    )
+    assert reasons["ZEROS"] == "correspondentBank1Name is blank or all zeros"
+    assert reasons["NONASCII"] == "correspondentBank1Name must be printable ASCII"
+    (built,) = result.files  # the good row still builds, alone, its banks untouched
+    f = nacha.read(built.content)
+    assert f.entries.height == 1
+    assert reread_banks(f.addenda, f.entries.with_columns(reference=pl.lit("OK1"))) == {
+        "OK1": BANKS[:2]
+    }
+
+
+def test_domestic_rows_may_not_carry_correspondent_banks() -> None:
+    rows = [domestic(reference="D1", **bank(1, *BANKS[0])), domestic(reference="D2")]
+    wide = {**rows[1], **bank(7, "X", "01", "1", "FR")}  # a seventh bank's columns too
+    result = build(rows[0], wide)
+    reasons = dict(result.rejected.select("reference", "reason").iter_rows())
+    assert reasons == {
+        "D1": "IAT field(s) correspondentBank1Name, correspondentBank1IdQualifier, "
+        "correspondentBank1Identification, correspondentBank1BranchCountryCode set on a PPD row",
+        "D2": "IAT field(s) correspondentBank7Name, correspondentBank7IdQualifier, "
+        "correspondentBank7Identification, correspondentBank7BranchCountryCode set on a PPD row",
+    }
+
+
+def test_entries_with_correspondent_banks_are_never_split() -> None:
+    """15-record entries (2 addenda 17, 5 addenda 18): batches and files are cut between
+    entries, within the limits; an entry larger than a batch may hold is rejected."""
+    big = {"paymentRelatedInformation": "P" * 160, **five_banks()}
+    config = settings(limits=Limits(max_file_lines=40, max_batch_entries=30))
+    rows = [iat(reference=f"I{i}", **big) for i in range(5)]
+    result = build(*rows, settings=config)
+    assert result.rejected.height == 0
+    # two 15-record entries a batch (30), one batch a file: 2 + 2 + 30 = 34 lines, 40 padded
+    assert [f.summary["entries"] for f in result.files] == [2, 2, 1]
+    for built in result.files:
+        assert errors(built.content).height == 0
+        assert len(built.content.splitlines()) <= 40
+        f = nacha.read(built.content)
+        assert f.addenda.group_by("entry_index").len()["len"].to_list() == [14] * f.entries.height
+    small = build(iat(reference="BIG", **big), iat(reference="OK", **five_banks(1)),
+                  settings=settings(limits=Limits(max_batch_entries=14)))  # fmt: skip
+    assert small.rejected.select("reference", "reason").rows() == [
+        (
+            "BIG",
+            "the entry and its addenda are 15 records, more than a batch may hold "
+            "(14: max_batch_entries, max_file_lines)",
+        )
+    ]
+    assert small.entries["reference"].to_list() == ["OK"]
+
+
+def test_validator_checks_iat_addenda_17_and_18_counts_and_sequence_numbers() -> None:
+    (built,) = build(iat(reference="I1", **five_banks())).files
+    lines = built.content.decode().splitlines()
+    at = [i for i, line in enumerate(lines) if line.startswith("718")]
+    renumbered = list(lines)
+    renumbered[at[1]] = lines[at[1]][:83] + "0009" + lines[at[1]][87:]
+    found = errors("\n".join(renumbered).encode() + b"\n")
+    assert found.select("line", "rule").rows() == [(at[0] + 1, "addenda.sequence_number")]
+    assert "addenda 18 sequence numbers are [1, 9, 3, 4, 5]" in found["message"][0]
+    # a sixth addenda 18 (the entry and batch counts made to agree)
+    sixth = lines[at[-1]][:83] + "0006" + lines[at[-1]][87:]
+    six = [*lines[: at[-1] + 1], sixth, *lines[at[-1] + 1 :]]
+    six[2] = six[2][:12] + "0013" + six[2][16:]  # number of addenda records, 7 + 6
+    rules = set(errors("\n".join(six).encode() + b"\n")["rule"])
+    assert "addenda.too_many" in rules

@@ -157,3 +157,37 @@ def test_convert_exports_a_ctx_remittance_whole(
     types = table["addenda_types"].to_list()
     want = ",".join(["05"] * -(-len(X12) // 80))
     assert types[0] == (want if fmt == "csv" else want.split(","))
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "json"])
+def test_convert_exports_iat_correspondent_banks(
+    runner: CliRunner, tmp_path: Path, fmt: str
+) -> None:
+    """An IAT entry's addenda 18 come out as numbered columns, like the build input's."""
+    from nacha.build import build_files
+    from tests.nacha.build_fixtures import NOW, settings
+    from tests.nacha.test_build_iat import BANKS, five_banks, frame, iat
+
+    rows = [iat(reference="I1", paymentRelatedInformation="INV 1", **five_banks(2)),
+            iat(reference="I2", **dict.fromkeys(five_banks(2)))]  # fmt: skip
+    result = build_files(frame(*rows), settings(), now=NOW, file_id_modifiers="A")
+    assert result.rejected.height == 0, result.rejected.to_dicts()
+    path = tmp_path / "iat.ach"
+    path.write_bytes(result.files[0].content)
+    out = tmp_path / f"entries.{fmt}"
+    done = runner.invoke(cli, ["convert", str(path), "--to", fmt, "--out", str(out)])
+    assert done.exit_code == 0, done.output
+    if fmt == "csv":
+        table = pl.read_csv(out, infer_schema=False)
+    elif fmt == "parquet":
+        table = pl.read_parquet(out)
+    else:
+        table = pl.DataFrame(json.loads(out.read_text()))
+    fields = ("name", "id_number_qualifier", "identification", "branch_country_code")
+    got = [
+        [tuple(r[f"foreign_correspondent_bank_{k}_{f}"] for f in fields) for k in (1, 2)]
+        for r in table.iter_rows(named=True)
+    ]
+    assert got == [BANKS[:2], [(None,) * 4] * 2]
+    assert table["payment_related_information"].to_list() == ["INV 1", None]
+    assert "foreign_correspondent_bank_3_name" not in table.columns

@@ -48,6 +48,10 @@ IAT_ROW = {
     "rdfiIdentification": "NWBKGB2L",
     "rdfiBranchCountryCode": "GB",
     "paymentRelatedInformation": "INVOICE 2026-0042",
+    "correspondentBank1Name": "EXAMPLE CORRESPONDENT BANK",
+    "correspondentBank1IdQualifier": "02",
+    "correspondentBank1Identification": "EXMPGB2LXXX",
+    "correspondentBank1BranchCountryCode": "GB",
 }
 
 
@@ -86,6 +90,10 @@ def test_build_writes_an_iat_file_after_the_domestic_file(transfers: Path, tmp_p
     originator = f.addenda.filter(pl.col("addenda_type_code") == "11").row(0, named=True)
     assert originator["originator_name"] == config.iat_originator_name
     assert originator["originator_street_address"] == config.iat_originator_street_address
+    (correspondent,) = f.addenda.filter(pl.col("addenda_type_code") == "18").rows(named=True)
+    assert correspondent["foreign_correspondent_bank_name"] == "EXAMPLE CORRESPONDENT BANK"
+    assert correspondent["foreign_correspondent_bank_identification"] == "EXMPGB2LXXX"
+    assert f.addenda["addenda_type_code"].to_list()[-2:] == ["17", "18"]
     n_domestic = pl.read_csv(SAMPLE_TRANSFERS, infer_schema=False).height
     assert data["entries"] == n_domestic + 1
 

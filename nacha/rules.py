@@ -261,6 +261,13 @@ RULES: dict[str, Rule] = _rules(
     Rule("addenda.corrected_data", "addenda", "corrected data does not fit the change code"),
     Rule("addenda.iat_mandatory", "addenda", "IAT entry lacks its mandatory addenda 10-16"),
     Rule("addenda.iat_transaction_type", "addenda", "invalid IAT transaction type code"),
+    Rule(
+        "addenda.iat_sequence_number",
+        "addenda",
+        "IAT addenda 17 or 18 not numbered 1, 2, ... (moov-io and banks accept other numbering)",
+        (),
+        "warning",
+    ),
     # --- file control
     Rule("file.batch_count", "file_control", "batch count differs"),
     Rule("file.entry_addenda_count", "file_control", "entry/addenda count differs"),

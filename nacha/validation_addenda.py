@@ -269,7 +269,9 @@ def _addenda_rows(f: NachaFile, a: pl.DataFrame, sec_of: dict[int, str]) -> pl.D
 
 
 def _iat_optional_issues(adds: list[dict[str, object]]) -> list[Issue]:
-    """An IAT entry's addenda 17 and 18: at most 2 and 5, each type numbered 1, 2, …"""
+    """An IAT entry's addenda 17 and 18: at most 2 and 5 (errors), each type numbered 1, 2,
+    … (a warning: files that moov-io and banks accept number them otherwise, e.g. two
+    addenda 17 both 0002 in moov's ``iat-mixedDebitCredit.ach``)."""
     out: list[Issue] = []
     for t, most in L.IAT_OPTIONAL_ADDENDA.items():
         mine = [x for x in adds if x["addenda_type_code"] == t]
@@ -290,7 +292,7 @@ def _iat_optional_issues(adds: list[dict[str, object]]) -> list[Issue]:
                     int(mine[0]["line"]),  # type: ignore[arg-type]
                     "addenda",
                     "addenda_sequence_number",
-                    "addenda.sequence_number",
+                    "addenda.iat_sequence_number",
                     f"addenda {t} sequence numbers are {nums}, not 1..{len(nums)}",
                 )
             )

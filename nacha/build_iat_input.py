@@ -353,7 +353,7 @@ def iat_batch_records(settings: BuildSettings) -> int:
     return min(limits.max_batch_entries, limits.max_file_lines // 10 * 10 - 4)
 
 
-def records_expr() -> pl.Expr:
+def _records_expr() -> pl.Expr:
     """Records an IAT row becomes: the entry, addenda 10-16, one addenda 17 a started 80
     characters of ``paymentRelatedInformation``, one addenda 18 a correspondent bank."""
     info = pl.col("paymentRelatedInformation").str.len_chars().fill_null(0)
@@ -406,7 +406,7 @@ def _correspondent_rules(
 ) -> list[tuple[pl.Expr, pl.Expr]]:
     """Every correspondent bank's checks, banks past the fifth, and the entry's size."""
     limit = iat_batch_records(settings)
-    records = records_expr()
+    records = _records_expr()
     return [
         *[rule for n in _BANKS for rule in _bank_rules(n)],
         *[(pl.any_horizontal(pl.col(c).is_not_null() for c in names),
@@ -601,7 +601,7 @@ def _finish(ok: pl.DataFrame) -> pl.DataFrame:
     return ok.select(
         "row",
         "reference",
-        *[  # addenda 18 fields, bank by bank: foreign_correspondent_bank_name_1, …
+        *[  # addenda 18 fields, bank by bank: foreign_correspondent_bank_1_name, …
             pl.col(f"correspondentBank{n}{suffix}").alias(f"foreign_correspondent_bank_{n}_{field}")
             for n in _BANKS
             for suffix, field in CORRESPONDENT_FIELDS.items()
@@ -643,5 +643,5 @@ def _finish(ok: pl.DataFrame) -> pl.DataFrame:
         receiver_country_postal_code="receiverCountryPostalCode",
         payment_related_1=info.str.slice(0, 80),
         payment_related_2=pl.when(info.str.len_chars() > 80).then(info.str.slice(80, 80)),
-        records=records_expr(),
+        records=_records_expr(),
     )

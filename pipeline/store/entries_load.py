@@ -360,7 +360,6 @@ def _load_new_day_in_parts(
         _build_indexes(conn, part, suffix, pkey)
         for n, (stage, (low, high)) in enumerate(zip(stages, bounds, strict=True), start=1):
             _attach(conn, part, stage, low, high)
-            _drop_constraint(conn, stage, f"{stage}_bound")
             # the part and its indexes take their final names: entries_<day>_<n> and
             # <parent index>_<day>_<n>
             for parent, _ in _INDEXES:
@@ -376,6 +375,8 @@ def _load_new_day_in_parts(
                 )
             )
         _attach(conn, "entries", part, day, day + timedelta(days=1))
+        for n in range(1, len(stages) + 1):  # after the last ATTACH, which they spare a scan
+            _drop_constraint(conn, f"{part}_{n}", f"{stages[n - 1]}_bound")
         return loaded
     except BaseException:
         _drop_stages(sides, stages)

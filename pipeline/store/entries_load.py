@@ -45,7 +45,7 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from pipeline.store.copy import copy_frames
-from pipeline.store.errors import StoreIntegrityError, translate_errors
+from pipeline.store.errors import StoreError, StoreIntegrityError, translate_errors
 
 # Rows per chunk of a COPY: the client prepares (e.g. encrypts) one while the server inserts
 # the one before.
@@ -152,7 +152,12 @@ def load_entries(
     ).items():
         if day in taken:
             loaded += copy_frames(conn, "entries", _chunks(group, prepare), columns=columns)
-        elif group.height >= PARALLEL_MIN_ROWS and "trace_number" in pkey:
+        elif (
+            group.height >= PARALLEL_MIN_ROWS
+            and "trace_number" in pkey
+            # a missing trace falls in no range: the one-table path refuses it (NOT NULL)
+            and group.get_column("trace_number").null_count() == 0
+        ):
             loaded += _load_new_day_in_parts(conn, day, group, prepare, columns, pkey)
         else:
             loaded += _load_new_day(conn, day, _chunks(group, prepare), columns, pkey)
@@ -355,6 +360,8 @@ def _load_new_day_in_parts(
             for _ in stages:
                 sides.append(psycopg.connect(conninfo))
         loaded = _run_sides(sides, stages, bounds, day, rows, prepare, cols, pkey, token)
+        if loaded != rows.height:  # the ranges cover every trace; never attach a partial day
+            raise StoreError(f"loading the entries of {day}: {loaded} of {rows.height} rows")
         part = f"entries_{suffix}"
         _create_like_entries(conn, part, " PARTITION BY RANGE (trace_number)")
         _build_indexes(conn, part, suffix, pkey)

@@ -11,7 +11,14 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from pipeline.store import SQL_DIR, DuplicateError, Ledger, entries_load, migrate
+from pipeline.store import (
+    SQL_DIR,
+    DuplicateError,
+    Ledger,
+    StoreIntegrityError,
+    entries_load,
+    migrate,
+)
 from tests.pipeline._ledger_samples import entries_frame, migrate_all_but, record_file, traces
 
 DAY = date(2026, 3, 3)
@@ -212,3 +219,14 @@ def test_migration_widens_the_key_of_a_ledger_holding_entries(
         "entries_20260304_2",
     ]
     assert _count(empty, "entries") == 12
+
+
+def test_a_big_day_with_a_missing_trace_is_refused_whole(ledger: Ledger, pg_conn) -> None:
+    """A row without a trace number falls in no trace range: such a day takes the one-table
+    path, whose NOT NULL refuses it, instead of leaving the row out."""
+    with pytest.raises(StoreIntegrityError) as info:
+        record_file(ledger, entries_frame([*traces(1, 5), None]), effective=DAY)  # type: ignore[list-item]
+    assert info.value.sqlstate == "23502"  # not_null_violation
+    assert _count(pg_conn, "entries") == 0
+    assert _count(pg_conn, "outbound_files") == 0
+    assert _tables(pg_conn, "entries\\_stage\\_%") == []

@@ -230,3 +230,17 @@ def test_a_big_day_with_a_missing_trace_is_refused_whole(ledger: Ledger, pg_conn
     assert _count(pg_conn, "entries") == 0
     assert _count(pg_conn, "outbound_files") == 0
     assert _tables(pg_conn, "entries\\_stage\\_%") == []
+
+
+def test_side_connections_get_the_callers_parameters_and_password(pg_url: str) -> None:
+    """``info.dsn`` leaves the password out; the side connections need it (the server here
+    trusts 127.0.0.1, so it is only carried, not checked)."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    with psycopg.connect(pg_url, password="s3cret", application_name="achpipe-test") as conn:
+        conninfo = entries_load._side_conninfo(conn)
+        with psycopg.connect(conninfo) as side:
+            assert (side.info.dbname, side.info.host) == (conn.info.dbname, conn.info.host)
+    params = conninfo_to_dict(conninfo)
+    assert params["password"] == "s3cret"
+    assert params["application_name"] == "achpipe-test"

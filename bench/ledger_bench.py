@@ -9,8 +9,11 @@ dropped. Printed figures (shared machine: expect ±50 % noise):
 * protect     — AES-GCM + keyed hash + last4 of every account (Python, per distinct value)
 * copy-bare   — the same COPY into a WAL-logged table without constraints/indexes (baseline)
 * copy        — the protected entries loaded into ``entries`` by the ledger's loader
-                (``load_entries``: a day without a partition gets a fresh one — COPY, CHECKs,
-                indexes built by sorting, attach; the unique key enforced)
+                (``load_entries``: a day without a partition gets a fresh one; a million
+                rows are loaded in parts, trace-number ranges that side connections COPY
+                and index by sorting at the same time, then attached; the keys enforced)
+* copy-1conn  — the same rows for another day on one backend (the path of a new day under
+                ``entries_load.PARALLEL_MIN_ROWS`` rows): COPY, indexes, attach
 * copy-live   — another 1M entries for the same effective date: that day's partition exists,
                 so they go through its live indexes (the path of a second file for one day)
 * record      — the whole ``Ledger.record_outbound_file`` (one transaction: file row,
@@ -56,6 +59,7 @@ from pipeline.store import (
     Ledger,
     OutboundFile,
     copy_frame,
+    entries_load,
     load_entries,
     migrate,
 )
@@ -67,8 +71,9 @@ class Meter:
     """Wall time, and CPU time of this process and of the server backend (if local).
 
     The server figure includes the parallel workers the backend starts (CREATE INDEX sorts
-    with up to max_parallel_maintenance_workers of them): a thread samples their CPU times
-    every 10 ms while the meter runs, keeping each one's last reading, so a worker's final
+    with up to max_parallel_maintenance_workers of them) and the backends of the side
+    connections a load in parts opens (entries_load): a thread samples the CPU times of both
+    every 10 ms while the meter runs, keeping each one's last reading, so a process's final
     few milliseconds may be missed. The sampling thread's own CPU is not counted as client.
     """
 
@@ -78,6 +83,7 @@ class Meter:
             import psutil
 
             pid = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+            self.dbname = conn.info.dbname
             self.backend = psutil.Process(pid)
             self.backend.cpu_times()
         except Exception:  # remote server, no psutil, no permission: wall time only
@@ -88,13 +94,19 @@ class Meter:
 
         assert self.backend is not None
         postmaster = psutil.Process(self.backend.ppid())
-        tag = f"parallel worker for PID {self.backend.pid}"
+        worker = f"parallel worker for PID {self.backend.pid}"
+        side = f" {self.dbname} "  # "postgres: user db [local] COPY": a backend of this db
+        before = {p.pid for p in postmaster.children()}
         known: dict[int, psutil.Process] = {}
         while not self._stop.wait(0.01):
             try:
                 for proc in postmaster.children():
-                    if proc.pid not in known and tag in " ".join(proc.cmdline()):
-                        known[proc.pid] = proc
+                    if proc.pid in known or proc.pid in before:
+                        continue
+                    with suppress(psutil.Error):
+                        cmdline = " ".join(proc.cmdline())
+                        if worker in cmdline or side in cmdline:
+                            known[proc.pid] = proc
             except psutil.Error:
                 pass
             for pid, proc in known.items():
@@ -268,6 +280,15 @@ def run(n: int, url: str | None) -> None:
         with Meter(conn) as m, conn.transaction():
             load_entries(conn, rows, columns=rows.columns)
         print(m.line("copy", f"({n / m.wall:,.0f} rows/s wall; a new day's partition)"))
+        other_day = rows.with_columns(pl.lit(date(2026, 2, 27)).alias("effective_date"))
+        threshold = entries_load.PARALLEL_MIN_ROWS
+        entries_load.PARALLEL_MIN_ROWS = n + 1
+        try:
+            with Meter(conn) as m, conn.transaction():
+                load_entries(conn, other_day, columns=other_day.columns)
+        finally:
+            entries_load.PARALLEL_MIN_ROWS = threshold
+        print(m.line("copy-1conn", f"({n / m.wall:,.0f} rows/s wall; one backend)"))
         again = rows.with_columns(
             (pl.lit("87654321") + pl.col("trace_number").str.slice(8)).alias("trace_number")
         )

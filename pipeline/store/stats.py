@@ -22,14 +22,16 @@ from pipeline.store.errors import translate_errors
 STALE_BASE_ROWS = 50
 STALE_FRACTION = 0.1
 
-# The tables named, or for a partitioned table its partitions (pg_stat_user_tables has no row
-# for the parent), with the rows changed since their last analysis.
+# The tables named, or for a partitioned table its leaf partitions at any depth (a day of
+# entries loaded in parts is itself partitioned; a partitioned table's own row counts no
+# changes), with the rows changed since their last analysis.
 _STALE = """
 SELECT s.relid::regclass::text
 FROM pg_stat_user_tables s
 WHERE (s.relid = ANY(%(tables)s::regclass[])
-       OR s.relid IN (SELECT inhrelid FROM pg_inherits
-                      WHERE inhparent = ANY(%(tables)s::regclass[])))
+       OR s.relid IN (SELECT p.relid FROM unnest(%(tables)s::regclass[]) AS t(rel),
+                                          LATERAL pg_partition_tree(t.rel) AS p
+                      WHERE p.isleaf))
   AND s.n_mod_since_analyze > %(base)s + %(fraction)s * greatest(s.n_live_tup, 0)
 ORDER BY 1
 """

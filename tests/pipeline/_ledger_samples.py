@@ -96,12 +96,16 @@ def record_file(
     )
 
 
-def migrate_all_but(conn: psycopg.Connection, migration: str, work: Path) -> Path:
-    """Migrate ``conn`` with every migration except ``migration`` (a copy of sql/ under
-    ``work``): a ledger as it was before that migration shipped. Returns the copy, to which
-    the test puts the migration back and migrates again."""
+def migrate_all_but(
+    conn: psycopg.Connection, migration: str, work: Path, *, later: tuple[str, ...] = ()
+) -> Path:
+    """Migrate ``conn`` with every migration except ``migration`` and the ``later`` ones that
+    build on it (a copy of sql/ under ``work``): a ledger as it was before that migration
+    shipped. Returns the copy, to which the test puts the migrations back and migrates
+    again."""
     sql_dir = work / "sql"
     shutil.copytree(SQL_DIR, sql_dir)
-    (sql_dir / migration).unlink()
+    for name in (migration, *later):
+        (sql_dir / name).unlink()
     migrate(conn, sql_dir=sql_dir)
     return sql_dir

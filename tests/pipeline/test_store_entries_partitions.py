@@ -18,6 +18,7 @@ from tests.pipeline._ledger_samples import entries_frame, migrate_all_but, recor
 
 DAY = date(2026, 3, 3)
 MIGRATION = "0070_entries_partitioned_by_effective_date.sql"
+PARTS_MIGRATION = "0071_entries_day_parts_key.sql"  # builds on 0070
 
 
 def _partitions(conn: psycopg.Connection) -> dict[str, str]:
@@ -211,7 +212,7 @@ def empty(pg_empty_url: str):  # type: ignore[no-untyped-def]
 def test_migration_keeps_the_entries_recorded_before_it(
     empty: psycopg.Connection, account_protector, tmp_path: Path
 ) -> None:
-    sql_dir = migrate_all_but(empty, MIGRATION, tmp_path)
+    sql_dir = migrate_all_but(empty, MIGRATION, tmp_path, later=(PARTS_MIGRATION,))
     ledger = Ledger(empty, account_protector)
     record_file(ledger, entries_frame(traces(1, 3)), effective=DAY, name="before.ach")
     entry_id = empty.execute("SELECT min(id) FROM entries").fetchone()[0]
@@ -222,12 +223,18 @@ def test_migration_keeps_the_entries_recorded_before_it(
         (traces(1, 1)[0], entry_id),
     )
 
-    shutil.copy(SQL_DIR / MIGRATION, sql_dir / MIGRATION)
-    assert [m.version for m in migrate(empty, sql_dir=sql_dir)] == [70]
+    for name in (MIGRATION, PARTS_MIGRATION):
+        shutil.copy(SQL_DIR / name, sql_dir / name)
+    assert [m.version for m in migrate(empty, sql_dir=sql_dir)] == [70, 71]
 
     parts = _partitions(empty)
     assert parts["entries_legacy"] == "FOR VALUES FROM (MINVALUE) TO ('2026-03-04')"
     assert _count(empty, "entries_legacy") == 3
+    legacy_key = empty.execute(
+        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint"
+        " WHERE conrelid = 'entries_legacy'::regclass AND contype = 'p'"
+    ).fetchone()
+    assert legacy_key == ("entries_pkey_legacy", "PRIMARY KEY (id, effective_date, trace_number)")
     # the views read the partitioned table; the return still finds its entry
     assert empty.execute("SELECT count(*) FROM rate_counted_returns").fetchone() == (1,)
     # a day inside the old range goes into the old partition, its key still refusing repeats

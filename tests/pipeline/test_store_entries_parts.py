@@ -1,0 +1,246 @@
+"""A big new day of entries loaded in parts by side connections (pipeline/store/entries_load.py,
+sql/0071): the parts land as trace-range sub-partitions of the day, the keys and CHECKs hold
+across them, and a failure, or a load killed before its end, leaves nothing behind."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from pipeline.store import (
+    SQL_DIR,
+    DuplicateError,
+    Ledger,
+    StoreIntegrityError,
+    entries_load,
+    migrate,
+)
+from tests.pipeline._ledger_samples import entries_frame, migrate_all_but, record_file, traces
+
+DAY = date(2026, 3, 3)
+MIGRATION = "0071_entries_day_parts_key.sql"
+
+
+@pytest.fixture(autouse=True)
+def small_parallel_threshold(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Days of 4 entries or more take the parallel path (200,000 in production)."""
+    monkeypatch.setattr(entries_load, "PARALLEL_MIN_ROWS", 4)
+
+
+def _tables(conn: psycopg.Connection, pattern: str) -> list[str]:
+    rows = conn.execute(
+        "SELECT relname FROM pg_class WHERE relname LIKE %s AND relkind IN ('r', 'p')"
+        " ORDER BY relname",
+        (pattern,),
+    ).fetchall()
+    return [r for (r,) in rows]
+
+
+def _children(conn: psycopg.Connection, parent: str) -> dict[str, str]:
+    rows = conn.execute(
+        "SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) FROM pg_inherits i"
+        " JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = %s::regclass",
+        (parent,),
+    ).fetchall()
+    return dict(rows)
+
+
+def _count(conn: psycopg.Connection, table: str) -> int:
+    return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+
+def test_a_big_new_day_is_loaded_in_parts_and_attached_as_one_partition(
+    ledger: Ledger, pg_conn
+) -> None:
+    # file order is not trace order: ids follow the file, parts follow the traces
+    order = traces(11, 5) + traces(1, 5)
+    before = pg_conn.execute(
+        "SELECT coalesce(last_value, 0) FROM pg_sequences WHERE sequencename = 'entries_id_seq'"
+    ).fetchone()[0]
+    record_file(ledger, entries_frame(order), effective=DAY)
+
+    assert _children(pg_conn, "entries")["entries_20260303"] == (
+        "FOR VALUES FROM ('2026-03-03') TO ('2026-03-04')"
+    )
+    parts = _children(pg_conn, "entries_20260303")
+    assert sorted(parts) == ["entries_20260303_1", "entries_20260303_2"]
+    split = parts["entries_20260303_2"].removeprefix("FOR VALUES FROM ('").split("'")[0]
+    assert parts["entries_20260303_1"] == f"FOR VALUES FROM (MINVALUE) TO ('{split}')"
+    assert parts["entries_20260303_2"] == f"FOR VALUES FROM ('{split}') TO (MAXVALUE)"
+    assert _count(pg_conn, "entries_20260303_1") + _count(pg_conn, "entries_20260303_2") == 10
+    assert _count(pg_conn, "entries_20260303_1") > 0
+    assert _count(pg_conn, "entries_20260303_2") > 0
+    assert _tables(pg_conn, "entries\\_stage\\_%") == []
+
+    # each part's four indexes carry the final names and are attached to the day's
+    indexes = pg_conn.execute(
+        "SELECT x.indexrelid::regclass::text, p.inhparent::regclass::text FROM pg_index x"
+        " JOIN pg_inherits p ON p.inhrelid = x.indexrelid"
+        " WHERE x.indrelid = 'entries_20260303_1'::regclass ORDER BY 1"
+    ).fetchall()
+    assert indexes == [
+        ("entries_file_brin_20260303_1", "entries_file_brin_20260303"),
+        ("entries_pkey_20260303_1", "entries_pkey_20260303"),
+        ("entries_reference_idx_20260303_1", "entries_reference_idx_20260303"),
+        ("entries_trace_effective_key_20260303_1", "entries_trace_effective_key_20260303"),
+    ]
+    # the CHECKs that bounded the parts for attaching are gone, the parent's stay
+    checks = pg_conn.execute(
+        "SELECT conname FROM pg_constraint WHERE conrelid = 'entries_20260303_2'::regclass"
+        " AND contype = 'c' ORDER BY 1"
+    ).fetchall()
+    assert [c for (c,) in checks] == [
+        "entries_account_hash_check",
+        "entries_account_last4_check",
+        "entries_amount_cents_check",
+        "entries_trace_number_check",
+        "entries_transaction_code_check",
+    ]
+    # ids: one block of the sequence, given in file order
+    ids = pg_conn.execute("SELECT id, trace_number FROM entries ORDER BY id").fetchall()
+    assert [t for _, t in ids] == order
+    assert [i for i, _ in ids] == list(range(before + 1, before + 11))
+    assert pg_conn.execute("SELECT nextval('entries_id_seq')").fetchone()[0] == before + 11
+
+    # a later file for the day goes through the parent into the parts' live indexes
+    with pytest.raises(DuplicateError) as info:
+        record_file(ledger, entries_frame(traces(3, 1) + traces(20, 4)), effective=DAY, name="b")
+    assert info.value.constraint == "entries_trace_effective_key"
+    record_file(ledger, entries_frame(traces(20, 4)), effective=DAY, name="c")
+    assert _count(pg_conn, "entries_20260303") == 14
+    assert sorted(_children(pg_conn, "entries_20260303")) == [
+        "entries_20260303_1",
+        "entries_20260303_2",
+    ]
+
+
+def test_a_duplicate_inside_a_part_fails_the_load_and_leaves_nothing(
+    ledger: Ledger, pg_conn
+) -> None:
+    """The unique index build of the part holding the trace refuses it; the other part's
+    committed staging table is dropped, and the file row rolls back."""
+    with pytest.raises(DuplicateError) as info:
+        record_file(ledger, entries_frame(traces(1, 8) + traces(8, 1)), effective=DAY)
+    assert info.value.constraint == "entries_trace_effective_key"
+    assert "is duplicated" in str(info.value)
+    assert _tables(pg_conn, "entries\\_stage\\_%") == []
+    assert _tables(pg_conn, "entries\\_2026%") == []
+    assert _count(pg_conn, "entries") == 0
+    assert _count(pg_conn, "outbound_files") == 0
+    # and the day loads once the file is right
+    record_file(ledger, entries_frame(traces(1, 8)), effective=DAY, name="fixed")
+    assert _count(pg_conn, "entries_20260303") == 8
+
+
+def test_a_killed_loads_staging_tables_are_dropped_by_the_next_load(
+    ledger: Ledger, pg_conn
+) -> None:
+    """A load killed after its side connections committed leaves staging tables that no
+    partition holds; the next load drops them (and only them)."""
+    for n in (1, 2):
+        pg_conn.execute(
+            f"CREATE TABLE entries_stage_20260301_0badf00d_{n}"
+            " (LIKE entries INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"
+        )
+    record_file(ledger, entries_frame(traces(1, 1)), effective=DAY)  # a small load
+    assert _tables(pg_conn, "entries\\_stage\\_%") == []
+    assert _count(pg_conn, "entries_20260303") == 1
+
+
+def test_the_small_path_and_the_parts_path_make_the_same_day(ledger: Ledger, pg_conn) -> None:
+    """Below the threshold a new day is one plain partition, with the parent's key."""
+    record_file(ledger, entries_frame(traces(1, 3)), effective=DAY)
+    record_file(ledger, entries_frame(traces(1, 4)), effective=date(2026, 3, 4), name="big")
+    kinds = dict(
+        pg_conn.execute(
+            "SELECT relname, relkind FROM pg_class"
+            " WHERE relname IN ('entries_20260303', 'entries_20260304')"
+        ).fetchall()
+    )
+    assert kinds == {"entries_20260303": "r", "entries_20260304": "p"}
+    keys = pg_conn.execute(
+        "SELECT conrelid::regclass::text, pg_get_constraintdef(oid) FROM pg_constraint"
+        " WHERE contype = 'p' AND conrelid::regclass::text LIKE 'entries\\_2026%' ORDER BY 1"
+    ).fetchall()
+    assert {d for _, d in keys} == {"PRIMARY KEY (id, effective_date, trace_number)"}
+    assert len(keys) == 4  # the small day, the big day and its two parts
+
+
+@pytest.fixture
+def empty(pg_empty_url: str):  # type: ignore[no-untyped-def]
+    with psycopg.connect(pg_empty_url, autocommit=True) as conn:
+        yield conn
+
+
+def test_migration_widens_the_key_of_a_ledger_holding_entries(
+    empty: psycopg.Connection, account_protector, tmp_path: Path
+) -> None:
+    sql_dir = migrate_all_but(empty, MIGRATION, tmp_path)
+    ledger = Ledger(empty, account_protector)
+    # before 0071 the parent's key has no trace_number: every new day is one plain table
+    record_file(ledger, entries_frame(traces(1, 5)), effective=DAY, name="before.ach")
+    empty.execute(
+        "INSERT INTO entries (outbound_file_id, batch_id, trace_number, company_id, sec_code,"
+        " transaction_code, amount_cents, effective_date, rdfi_routing, account_ciphertext,"
+        " account_hash, account_last4)"
+        " SELECT outbound_file_id, batch_id, trace_number, company_id, sec_code,"
+        " transaction_code, amount_cents, date '2026-03-09', rdfi_routing, account_ciphertext,"
+        " account_hash, account_last4 FROM entries LIMIT 1"
+    )
+    assert sorted(_children(empty, "entries")) == ["entries_20260303", "entries_default"]
+
+    shutil.copy(SQL_DIR / MIGRATION, sql_dir / MIGRATION)
+    assert [m.version for m in migrate(empty, sql_dir=sql_dir)] == [71]
+
+    keys = dict(
+        empty.execute(
+            "SELECT conrelid::regclass::text, conname || ' ' || pg_get_constraintdef(oid)"
+            " FROM pg_constraint WHERE contype = 'p' AND conrelid::regclass::text LIKE 'entries%'"
+        ).fetchall()
+    )
+    widened = "PRIMARY KEY (id, effective_date, trace_number)"
+    assert keys == {
+        "entries": f"entries_pkey {widened}",
+        "entries_20260303": f"entries_pkey_20260303 {widened}",
+        "entries_default": f"entries_pkey_default {widened}",
+    }
+    assert _count(empty, "entries") == 6
+    # the old day's key still refuses a repeat; a big new day is loaded in parts
+    with pytest.raises(DuplicateError) as info:
+        record_file(ledger, entries_frame(traces(2, 1)), effective=DAY, name="again.ach")
+    assert info.value.constraint == "entries_trace_effective_key"
+    record_file(ledger, entries_frame(traces(1, 6)), effective=date(2026, 3, 4), name="new.ach")
+    assert sorted(_children(empty, "entries_20260304")) == [
+        "entries_20260304_1",
+        "entries_20260304_2",
+    ]
+    assert _count(empty, "entries") == 12
+
+
+def test_a_big_day_with_a_missing_trace_is_refused_whole(ledger: Ledger, pg_conn) -> None:
+    """A row without a trace number falls in no trace range: such a day takes the one-table
+    path, whose NOT NULL refuses it, instead of leaving the row out."""
+    with pytest.raises(StoreIntegrityError) as info:
+        record_file(ledger, entries_frame([*traces(1, 5), None]), effective=DAY)  # type: ignore[list-item]
+    assert info.value.sqlstate == "23502"  # not_null_violation
+    assert _count(pg_conn, "entries") == 0
+    assert _count(pg_conn, "outbound_files") == 0
+    assert _tables(pg_conn, "entries\\_stage\\_%") == []
+
+
+def test_side_connections_get_the_callers_parameters_and_password(pg_url: str) -> None:
+    """``info.dsn`` leaves the password out; the side connections need it (the server here
+    trusts 127.0.0.1, so it is only carried, not checked)."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    with psycopg.connect(pg_url, password="s3cret", application_name="achpipe-test") as conn:
+        conninfo = entries_load._side_conninfo(conn)
+        with psycopg.connect(conninfo) as side:
+            assert (side.info.dbname, side.info.host) == (conn.info.dbname, conn.info.host)
+    params = conninfo_to_dict(conninfo)
+    assert params["password"] == "s3cret"
+    assert params["application_name"] == "achpipe-test"

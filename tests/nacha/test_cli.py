@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 from click.testing import CliRunner
 
+from nacha.build import BuildResult
 from pipeline.cli import cli
 from tests.nacha.conftest import CORPUS, SAMPLES
 
@@ -128,6 +129,20 @@ def test_convert(runner: CliRunner, tmp_path: Path, fmt: str) -> None:
     assert not any("4410022233" in str(v) for v in table["dfi_account_number"].to_list())
 
 
+def _converted(runner: CliRunner, tmp_path: Path, result: BuildResult, fmt: str) -> pl.DataFrame:
+    """Write ``result``'s one file, run ``achpipe convert --to fmt`` on it, read the table."""
+    path = tmp_path / "built.ach"
+    path.write_bytes(result.files[0].content)
+    out = tmp_path / f"entries.{fmt}"
+    done = runner.invoke(cli, ["convert", str(path), "--to", fmt, "--out", str(out)])
+    assert done.exit_code == 0, done.output
+    if fmt == "csv":
+        return pl.read_csv(out, infer_schema=False)
+    if fmt == "parquet":
+        return pl.read_parquet(out)
+    return pl.DataFrame(json.loads(out.read_text()))
+
+
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
 def test_convert_exports_a_ctx_remittance_whole(
     runner: CliRunner, tmp_path: Path, fmt: str
@@ -141,12 +156,7 @@ def test_convert_exports_a_ctx_remittance_whole(
     rows = [_ctx("X1", X12), _ctx("X2", "RMR*IV*7*PO*99.00~", transactionType="Debit")]
     result = build_files(frame(*rows), settings(), now=NOW, file_id_modifiers="A")
     assert result.rejected.height == 0, result.rejected.to_dicts()
-    path = tmp_path / "ctx.ach"
-    path.write_bytes(result.files[0].content)
-    out = tmp_path / f"entries.{fmt}"
-    done = runner.invoke(cli, ["convert", str(path), "--to", fmt, "--out", str(out)])
-    assert done.exit_code == 0, done.output
-    table = pl.read_csv(out, infer_schema=False) if fmt == "csv" else pl.read_parquet(out)
+    table = _converted(runner, tmp_path, result, fmt)
     traces = dict(result.entries.select("trace_number", "reference").iter_rows())
     texts = {
         traces[t]: text
@@ -172,17 +182,7 @@ def test_convert_exports_iat_correspondent_banks(
             iat(reference="I2", **dict.fromkeys(five_banks(2)))]  # fmt: skip
     result = build_files(frame(*rows), settings(), now=NOW, file_id_modifiers="A")
     assert result.rejected.height == 0, result.rejected.to_dicts()
-    path = tmp_path / "iat.ach"
-    path.write_bytes(result.files[0].content)
-    out = tmp_path / f"entries.{fmt}"
-    done = runner.invoke(cli, ["convert", str(path), "--to", fmt, "--out", str(out)])
-    assert done.exit_code == 0, done.output
-    if fmt == "csv":
-        table = pl.read_csv(out, infer_schema=False)
-    elif fmt == "parquet":
-        table = pl.read_parquet(out)
-    else:
-        table = pl.DataFrame(json.loads(out.read_text()))
+    table = _converted(runner, tmp_path, result, fmt)
     fields = ("name", "id_number_qualifier", "identification", "branch_country_code")
     got = [
         [tuple(r[f"foreign_correspondent_bank_{k}_{f}"] for f in fields) for k in (1, 2)]

@@ -109,3 +109,24 @@ def migrate_all_but(
         (sql_dir / name).unlink()
     migrate(conn, sql_dir=sql_dir)
     return sql_dir
+
+
+#: The CHECKs every entries partition carries: the parent's, none of the loader's bound CHECKs
+#: (those only spare ATTACH its scan and are dropped after it).
+ENTRY_CHECKS = [
+    "entries_account_hash_check",
+    "entries_account_last4_check",
+    "entries_amount_cents_check",
+    "entries_trace_number_check",
+    "entries_transaction_code_check",
+]
+
+
+def check_constraints(conn: psycopg.Connection, table: str) -> list[str]:
+    """The names of ``table``'s CHECK constraints, sorted."""
+    rows = conn.execute(
+        "SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass AND contype = 'c'"
+        " ORDER BY 1",
+        (table,),
+    ).fetchall()
+    return [name for (name,) in rows]

@@ -14,7 +14,14 @@ import pytest
 
 from pipeline.store import SQL_DIR, DuplicateError, Ledger, StoreIntegrityError, migrate
 from pipeline.store.entries_load import days_with_rows_elsewhere
-from tests.pipeline._ledger_samples import entries_frame, migrate_all_but, record_file, traces
+from tests.pipeline._ledger_samples import (
+    ENTRY_CHECKS,
+    check_constraints,
+    entries_frame,
+    migrate_all_but,
+    record_file,
+    traces,
+)
 
 DAY = date(2026, 3, 3)
 MIGRATION = "0070_entries_partitioned_by_effective_date.sql"
@@ -55,17 +62,7 @@ def test_a_new_day_gets_its_own_indexed_partition(ledger: Ledger, pg_conn) -> No
         " (SELECT indexrelid FROM pg_index WHERE indrelid = 'entries_20260303'::regclass)"
     ).fetchone()[0]
     assert attached == 4
-    checks = pg_conn.execute(
-        "SELECT conname FROM pg_constraint WHERE conrelid = 'entries_20260303'::regclass"
-        " AND contype = 'c' ORDER BY 1"
-    ).fetchall()
-    assert [c for (c,) in checks] == [
-        "entries_account_hash_check",
-        "entries_account_last4_check",
-        "entries_amount_cents_check",
-        "entries_trace_number_check",
-        "entries_transaction_code_check",
-    ]
+    assert check_constraints(pg_conn, "entries_20260303") == ENTRY_CHECKS
 
 
 def test_a_duplicate_inside_a_new_days_file_is_refused_and_nothing_stays(

@@ -19,7 +19,14 @@ from pipeline.store import (
     entries_load,
     migrate,
 )
-from tests.pipeline._ledger_samples import entries_frame, migrate_all_but, record_file, traces
+from tests.pipeline._ledger_samples import (
+    ENTRY_CHECKS,
+    check_constraints,
+    entries_frame,
+    migrate_all_but,
+    record_file,
+    traces,
+)
 
 DAY = date(2026, 3, 3)
 MIGRATION = "0071_entries_day_parts_key.sql"
@@ -89,17 +96,7 @@ def test_a_big_new_day_is_loaded_in_parts_and_attached_as_one_partition(
         ("entries_trace_effective_key_20260303_1", "entries_trace_effective_key_20260303"),
     ]
     # the CHECKs that bounded the parts for attaching are gone, the parent's stay
-    checks = pg_conn.execute(
-        "SELECT conname FROM pg_constraint WHERE conrelid = 'entries_20260303_2'::regclass"
-        " AND contype = 'c' ORDER BY 1"
-    ).fetchall()
-    assert [c for (c,) in checks] == [
-        "entries_account_hash_check",
-        "entries_account_last4_check",
-        "entries_amount_cents_check",
-        "entries_trace_number_check",
-        "entries_transaction_code_check",
-    ]
+    assert check_constraints(pg_conn, "entries_20260303_2") == ENTRY_CHECKS
     # ids: one block of the sequence, given in file order
     ids = pg_conn.execute("SELECT id, trace_number FROM entries ORDER BY id").fetchall()
     assert [t for _, t in ids] == order

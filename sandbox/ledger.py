@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import json
+import operator
 import secrets
 import string
 import threading
@@ -75,6 +77,10 @@ class Transfer:
     company_id: str | None = None
     file_key: str | None = None  # which upload it came from (ODFI side)
     history: list[tuple[datetime, str]] = field(default_factory=list)
+    # the encoded transaction object and the field values it was encoded from (see wire())
+    _wire: tuple[tuple[Any, ...], bytes] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     @property
     def is_debit(self) -> bool:
@@ -110,6 +116,94 @@ class Transfer:
             "nocCode": self.noc_code,
             "nocCorrectedData": self.noc_corrected_data,
         }
+
+    def wire(self) -> bytes:
+        """:meth:`to_json` as the API encodes it (compact UTF-8 JSON, the bytes
+        ``json.dumps(to_json(), ensure_ascii=False, separators=(",", ":"))`` gives), kept
+        until one of the fields it shows changes: a listing asked again (the demo, the tests,
+        a second refresh) re-encodes only what moved. Checked against :func:`_wire_key`, so
+        a field set anywhere, by any code, is seen."""
+        key = _wire_key(self)
+        cached = self._wire
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        try:
+            text = _wire_text(self)
+        except Exception:
+            # an unusual value (not a str, not int cents …): the general encoder, which
+            # prints it, or raises, exactly as the JSON response always did
+            text = _ENCODER.encode(self.to_json())
+        data = text.encode()
+        self._wire = (key, data)
+        return data
+
+
+#: the fields :meth:`Transfer.to_json` reads: equal values, equal encoding
+_wire_key = operator.attrgetter(
+    "cfi_id",
+    "aggregator",
+    "reference",
+    "client_code",
+    "status",
+    "created_at",
+    "updated_at",
+    "effective_date",
+    "sec",
+    "transaction_type",
+    "account_type",
+    "individual_name",
+    "routing",
+    "account",
+    "amount_cents",
+    "currency",
+    "description",
+    "identification_number",
+    "webhook_url",
+    "trace_number",
+    "settlement_date",
+    "return_code",
+    "returned_at",
+    "noc_code",
+    "noc_corrected_data",
+)
+#: what the JSON response uses (starlette's JSONResponse settings)
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+_str = json.encoder.encode_basestring  # the string encoder _ENCODER uses (C when available)
+
+
+def _opt(value: str | None) -> str:
+    return "null" if value is None else _str(value)
+
+
+def _opt_ts(value: datetime | None) -> str:
+    return "null" if value is None else _str(iso_ms(value))  # type: ignore[arg-type]
+
+
+def _wire_text(t: Transfer) -> str:
+    """``to_json()`` encoded field by field (no dict, one string): what ``_ENCODER`` prints
+    for the usual values — str or None where the spec has a string, int cents. Anything else
+    raises TypeError, and :meth:`Transfer.wire` encodes the object the general way."""
+    if type(t.amount_cents) is not int:
+        raise TypeError("amount_cents is not an int")
+    settled = t.settlement_date
+    return (
+        f'{{"cFiTransactionId":{_str(t.cfi_id)},"cFiAggregatorId":{_str(t.aggregator)}'
+        f',"reference":{_str(t.reference)},"clientCode":{_opt(t.client_code)}'
+        f',"status":{_str(t.status)},"dtsCreatedAt":{_opt_ts(t.created_at)}'
+        f',"dtsUpdatedAt":{_opt_ts(t.updated_at or t.created_at)}'
+        f',"effectiveEntryDate":{_str(t.effective_date.isoformat())}'
+        f',"standardEntryClassCode":{_str(t.sec)},"transactionType":{_str(t.transaction_type)}'
+        f',"accountType":{_opt(t.account_type)},"individualName":{_str(t.individual_name)}'
+        f',"routingNumber":{_str(t.routing)},"DFIAccountNumber":{_str(t.account)}'
+        f',"amount":{float.__repr__(t.amount_cents / 100)},"currency":{_str(t.currency)}'
+        f',"companyEntryDescription":{_str(t.description)}'
+        f',"identificationNumber":{_opt(t.identification_number)}'
+        f',"webhookUrl":{_opt(t.webhook_url)},"traceNumber":{_opt(t.trace_number)}'
+        f',"settlementDate":{_str(settled.isoformat()) if settled else "null"}'
+        f',"returnCode":{_opt(t.return_code)},"returnReason":{_opt(_reason(t.return_code))}'
+        f',"dtsReturnedAt":{_opt_ts(t.returned_at)},"nocCode":{_opt(t.noc_code)}'
+        f',"nocCorrectedData":{_opt(t.noc_corrected_data)}}}'
+    )
 
 
 def noc_corrected_data(tx: Transfer, code: str) -> str:

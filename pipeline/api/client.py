@@ -228,7 +228,12 @@ class ConnectFiClient:
         while True:
             page = {**filters, "numberOfRecords": size, "skipRecords": skip}
             records, more = self._call_list(page)
-            ids = {str(r.get("cFiTransactionId")) for r in records if isinstance(r, Mapping)}
+            # type(r) is dict first: the ABC check costs more than the rest of the line
+            ids = {
+                str(r.get("cFiTransactionId"))
+                for r in records
+                if type(r) is dict or isinstance(r, Mapping)
+            }
             if more and records and ids <= seen:  # a server repeating itself: stop, loudly
                 raise ConnectFiProtocolError(
                     f"list paging made no progress at skipRecords={skip}",

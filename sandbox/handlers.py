@@ -58,7 +58,8 @@ USER_RULES = (
 @dataclass(frozen=True)
 class ListPage:
     """One ``/list`` answer, its transactions already encoded (:meth:`Transfer.wire`): the
-    HTTP layer splices them into the envelope instead of encoding a thousand dicts again."""
+    HTTP layer splices them into the envelope instead of building and encoding a thousand
+    dicts."""
 
     transactions: list[bytes]
     more: bool

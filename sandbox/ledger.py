@@ -77,10 +77,6 @@ class Transfer:
     company_id: str | None = None
     file_key: str | None = None  # which upload it came from (ODFI side)
     history: list[tuple[datetime, str]] = field(default_factory=list)
-    # the encoded transaction object and the field values it was encoded from (see wire())
-    _wire: tuple[tuple[Any, ...], bytes] | None = field(
-        default=None, init=False, repr=False, compare=False
-    )
 
     @property
     def is_debit(self) -> bool:
@@ -118,54 +114,20 @@ class Transfer:
         }
 
     def wire(self) -> bytes:
-        """:meth:`to_json` as the API encodes it (compact UTF-8 JSON, the bytes
-        ``json.dumps(to_json(), ensure_ascii=False, separators=(",", ":"))`` gives), kept
-        until one of the fields it shows changes: a listing asked again (the demo, the tests,
-        a second refresh) re-encodes only what moved. Checked against :func:`_wire_key`, so
-        a field set anywhere, by any code, is seen."""
-        key = _wire_key(self)
-        cached = self._wire
-        if cached is not None and cached[0] == key:
-            return cached[1]
+        """:meth:`to_json` as the API encodes it: the bytes of
+        ``json.dumps(to_json(), ensure_ascii=False, separators=(",", ":"))``, built without
+        the dict (a third of the former cost of a ``/list`` page). Not kept between calls:
+        keeping a million encodings (~1 GB, two million more objects for the collector) made
+        the nightly bench's first listing slower than encoding again."""
         try:
             text = _wire_text(self)
         except Exception:
             # an unusual value (not a str, not int cents …): the general encoder, which
             # prints it, or raises, exactly as the JSON response always did
             text = _ENCODER.encode(self.to_json())
-        data = text.encode()
-        self._wire = (key, data)
-        return data
+        return text.encode()
 
 
-#: the fields :meth:`Transfer.to_json` reads: equal values, equal encoding
-_wire_key = operator.attrgetter(
-    "cfi_id",
-    "aggregator",
-    "reference",
-    "client_code",
-    "status",
-    "created_at",
-    "updated_at",
-    "effective_date",
-    "sec",
-    "transaction_type",
-    "account_type",
-    "individual_name",
-    "routing",
-    "account",
-    "amount_cents",
-    "currency",
-    "description",
-    "identification_number",
-    "webhook_url",
-    "trace_number",
-    "settlement_date",
-    "return_code",
-    "returned_at",
-    "noc_code",
-    "noc_corrected_data",
-)
 #: what the JSON response uses (starlette's JSONResponse settings)
 _ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 _str = json.encoder.encode_basestring  # the string encoder _ENCODER uses (C when available)

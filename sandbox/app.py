@@ -26,7 +26,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from sandbox.errors import ApiFailure, invalid
-from sandbox.handlers import Handlers
+from sandbox.handlers import Handlers, ListPage
 
 log = logging.getLogger("sandbox.app")
 Handler = Callable[[dict[str, Any], str], Any]
@@ -75,6 +75,7 @@ def build_app(handlers: Handlers) -> Starlette:
             fault = faults.take(path)
             if fault is not None and not fault[2]:
                 return _fault_response(path, fault, request_id, counts)
+            data: Any = None
             try:
                 if body is None:
                     raise invalid("", "json", "Body must be JSON")
@@ -97,6 +98,12 @@ def build_app(handlers: Handlers) -> Starlette:
                 return _fault_response(path, fault, request_id, counts)
             counts[path] += 1
             counts[f"{path} {status}"] += 1
+            if isinstance(data, ListPage) and status == 200:
+                return Response(
+                    data.envelope(request_id),
+                    media_type="application/json",
+                    headers={"X-Request-Id": request_id},
+                )
             return _json_response(payload, status, request_id)
 
         return Route(path, handle, methods=["POST"])

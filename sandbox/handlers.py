@@ -7,8 +7,10 @@ free of HTTP makes the rules readable next to the spec and testable without a se
 from __future__ import annotations
 
 import hmac
+import json
 import re
 from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
@@ -51,6 +53,35 @@ USER_RULES = (
     Rule("login", True, str, 36, TRANSACTION_ID),
     Rule("password", True, str, 50),
 )
+
+
+@dataclass(frozen=True)
+class ListPage:
+    """One ``/list`` answer, its transactions already encoded (:meth:`Transfer.wire`): the
+    HTTP layer splices them into the envelope instead of building and encoding a thousand
+    dicts."""
+
+    transactions: list[bytes]
+    more: bool
+
+    def to_json(self) -> dict[str, Any]:
+        """The same ``data`` as plain JSON values (for callers without the HTTP layer)."""
+        return {"transactions": [json.loads(t) for t in self.transactions], "more": self.more}
+
+    def envelope(self, request_id: str) -> bytes:
+        """The success envelope's bytes: exactly what encoding ``{"code": "0", "data":
+        self.to_json(), "requestId": request_id}`` compactly (the JSON response) gives."""
+        return b"".join(
+            (
+                b'{"code":"0","data":{"transactions":[',
+                b",".join(self.transactions),
+                b'],"more":',
+                b"true" if self.more else b"false",
+                b'},"requestId":',
+                json.dumps(request_id, ensure_ascii=False).encode(),
+                b"}",
+            )
+        )
 
 
 class Odfi(Protocol):
@@ -208,7 +239,7 @@ class Handlers(AdminMixin):
                     found.append(tx.to_json())
             return found
 
-    def list_(self, body: dict[str, Any], _login: str) -> dict[str, Any]:
+    def list_(self, body: dict[str, Any], _login: str) -> ListPage:
         self.tick()
         check_schema(body, LIST_RULES)
         size = body.get("numberOfRecords", LIST_MAX)
@@ -268,7 +299,7 @@ class Handlers(AdminMixin):
                 ]
                 self._listing = (key, self.ledger, self.ledger.generation, rows)
             page = rows[skip : skip + size]
-            return {"transactions": [t.to_json() for t in page], "more": skip + size < len(rows)}
+            return ListPage([t.wire() for t in page], skip + size < len(rows))
 
     def return_rates(self, body: dict[str, Any], login: str) -> list[dict[str, Any]]:
         self.tick()

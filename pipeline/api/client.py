@@ -11,6 +11,7 @@ the first attempt made.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import random
@@ -50,6 +51,10 @@ QUERY_CHUNK = 20
 """connectFi's limit of ids/references per ``/query`` (duplicates count)."""
 LIST_PAGE_MAX = 1000
 """connectFi's ``numberOfRecords`` maximum for ``/list``."""
+CONVERT_EVERY = 50_000
+"""Listed objects converted to a frame at a time while the pages come in: the decoded dicts
+of a million transfers (over 2 GB of Python objects) are never all alive at once, so their
+memory is reused instead of grown, and each conversion runs over objects still in cache."""
 LIST_MAX_SPAN_DAYS = 93
 """Widest ``dateCreateFrom..dateCreateTo`` sent in one ``/list`` series; wider ranges are
 split (the documented ``badTimeFrameRequest`` limit is unpublished; 93 days is ours)."""
@@ -187,15 +192,30 @@ class ConnectFiClient:
             "effectiveEntryDateTo": effective_to.isoformat() if effective_to else None,
         }
         filters = {k: v for k, v in filters.items() if v is not None}
-        objects: list[Mapping[str, Any]] = []
+        frames: list[pl.DataFrame] = []
+        pending: list[Mapping[str, Any]] = []  # decoded objects not converted yet
+        deferred = False  # a batch did not convert: convert the rest at the end, as before
         for lo, hi in _date_windows(created_from, created_to):
             body = dict(filters)
             if lo is not None:
                 body["dateCreateFrom"] = lo.isoformat()
             if hi is not None:
                 body["dateCreateTo"] = hi.isoformat()
-            objects.extend(self._pages(body, size))
-        return _dedupe(transfers_frame(objects))
+            pages = self._pages(body, size)
+            while batch := list(itertools.islice(pages, CONVERT_EVERY)):
+                pending.extend(batch)
+                if deferred or len(pending) < CONVERT_EVERY:
+                    continue
+                try:
+                    frames.append(transfers_frame(pending))
+                except Exception:
+                    # raised again by the final conversion below, after every page was read
+                    # (a paging error still comes first, and the message is the same)
+                    deferred = True
+                else:
+                    pending = []
+        frames.append(transfers_frame(pending))
+        return _dedupe(pl.concat(frames) if len(frames) > 1 else frames[0])
 
     def return_rates(self, day: date | None = None) -> pl.DataFrame:
         """Return-rate records: the one for ``day``, or all (newest ``maxDate`` first)."""
@@ -228,7 +248,12 @@ class ConnectFiClient:
         while True:
             page = {**filters, "numberOfRecords": size, "skipRecords": skip}
             records, more = self._call_list(page)
-            ids = {str(r.get("cFiTransactionId")) for r in records if isinstance(r, Mapping)}
+            # type(r) is dict first: the ABC check costs more than the rest of the line
+            ids = {
+                str(r.get("cFiTransactionId"))
+                for r in records
+                if type(r) is dict or isinstance(r, Mapping)
+            }
             if more and records and ids <= seen:  # a server repeating itself: stop, loudly
                 raise ConnectFiProtocolError(
                     f"list paging made no progress at skipRecords={skip}",

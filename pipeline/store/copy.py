@@ -7,9 +7,12 @@ carry values that fit (Int64 into a smallint column is fine if the values fit).
 
 The COPY stream is built column-wise: each frame is cast to the columns' exact widths and
 encoded by pgpq (Arrow → Postgres binary, in Rust) — about 0.4 s of client CPU for a million
-ledger entries, against ~2 s for psycopg's per-row ``write_row`` of Python values. Types pgpq
-is not used for here (numeric, timestamps, json …) keep the per-row path, which converts
-Python values exactly as psycopg's dumpers always did.
+ledger entries, against ~2 s for psycopg's per-row ``write_row`` of Python values. A
+``timestamptz`` column goes column-wise when the frame carries it as a time-zone-aware polars
+datetime (ms or µs: the binary value is the instant's microseconds since 2000-01-01 UTC,
+whatever the zone, which is what psycopg sends for an aware ``datetime``). Types pgpq is not
+used for here (numeric, json …, and timestamps held any other way) keep the per-row path,
+which converts Python values exactly as psycopg's dumpers always did.
 """
 
 from __future__ import annotations
@@ -59,7 +62,26 @@ _COLUMNAR: dict[str, pl.DataType] = {
     "bpchar": pl.String(),
     "bytea": pl.Binary(),
     "date": pl.Date(),
+    "timestamptz": pl.Datetime("us", "UTC"),
 }
+
+
+def _columnar_ok(pg_type: str, dtype: pl.DataType) -> bool:
+    """Whether a frame column of ``dtype`` goes column-wise into a ``pg_type`` column.
+
+    Plain types always do (the strict cast refuses what does not fit). A ``timestamptz``
+    needs an aware datetime of ms or µs (all-null columns too): a naive one has no instant
+    (psycopg refuses it for timestamptz); ns stays on the per-row path, so no second rule for
+    dropping the nanoseconds has to agree with the first."""
+    if pg_type not in _COLUMNAR:
+        return False
+    if pg_type != "timestamptz":
+        return True
+    if dtype == pl.Null:
+        return True
+    return (
+        isinstance(dtype, pl.Datetime) and dtype.time_zone is not None and dtype.time_unit != "ns"
+    )
 
 
 def _columnar_body(
@@ -73,6 +95,9 @@ def _columnar_body(
     Casting is strict: a value that does not fit its column (e.g. 70000 into a smallint) is
     refused here, as psycopg's dumper refuses it on the per-row path.
     """
+    for c, t in zip(cols, types, strict=True):
+        if not _columnar_ok(t, frame.schema[c]):
+            raise StoreError(f"column {c}: {frame.schema[c]} cannot be loaded into a {t} column")
     try:
         cast = frame.select(
             pl.col(c).cast(_COLUMNAR[t], strict=True) for c, t in zip(cols, types, strict=True)
@@ -177,7 +202,7 @@ def copy_frames(
         translate_errors(f"loading rows into {table}"),
         conn.cursor() as cur,
     ):
-        if all(t in _COLUMNAR for t in target_types):
+        if all(_columnar_ok(types[c], first.schema[c]) for c in cols):
             encoder = _encoder(cols, target_types)
             # A writer thread sends each encoded chunk while this thread prepares the next
             # one (e.g. encrypts its accounts): sending blocks whenever the server is behind.

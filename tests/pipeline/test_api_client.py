@@ -296,3 +296,66 @@ def test_duplicate_create_without_retry_is_refused(client):
     with pytest.raises(ReferenceExists) as info:
         client.create_transfer(transfer("twice"))
     assert info.value.context["reference"] == "twice"
+
+
+def test_list_converts_in_batches_to_the_frame_of_one_conversion(
+    sandbox_server, client, monkeypatch
+):
+    """Objects are turned into frames CONVERT_EVERY at a time while the pages come in; the
+    result is the frame the former single conversion of every listed object gave."""
+    import pipeline.api.client as client_module
+    from pipeline.api.frames import transfers_frame
+
+    make_transfers(client, 23)
+    sandbox_server.advance(days=1, hours=2)  # statuses, traces and settlement dates set
+    seen: list[list[object]] = []
+    real_pages = client_module.ConnectFiClient._pages
+
+    def recording_pages(self, filters, size):
+        for record in real_pages(self, filters, size):
+            seen.append(record)
+            yield record
+
+    monkeypatch.setattr(client_module.ConnectFiClient, "_pages", recording_pages)
+    whole = client.list_transfers(page_size=4)
+    expected = client_module._dedupe(transfers_frame(list(seen)))
+    for every in (1, 5, 7, 23, 50):
+        seen.clear()
+        monkeypatch.setattr(client_module, "CONVERT_EVERY", every)
+        assert client.list_transfers(page_size=4).equals(expected), every
+    assert whole.equals(expected) and whole.height == 23
+
+
+def test_a_bad_object_is_reported_after_paging_as_before(sandbox_server, client, monkeypatch):
+    """A batch that does not convert is converted again with everything after it at the end:
+    a later paging error still wins, and otherwise the same error comes out."""
+    import pipeline.api.client as client_module
+    from pipeline.api.errors import ConnectFiProtocolError
+
+    make_transfers(client, 9)
+    monkeypatch.setattr(client_module, "CONVERT_EVERY", 2)
+    real_call_list = client_module.ConnectFiClient._call_list
+    calls: list[int] = []
+
+    def broken_second_page(self, body):
+        records, more = real_call_list(self, body)
+        calls.append(len(records))
+        if len(calls) == 2:
+            records = [{"no": "id"}, *records[1:]]
+        return records, more
+
+    monkeypatch.setattr(client_module.ConnectFiClient, "_call_list", broken_second_page)
+    with pytest.raises(ConnectFiProtocolError, match="not a transaction object"):
+        client.list_transfers(page_size=2)
+    assert len(calls) == 5  # every page was read before the error came out
+
+    def and_a_stuck_server(self, body):
+        records, more = broken_second_page(self, body)
+        if len(calls) >= 4:
+            return [{"cFiTransactionId": "x"}], True  # the same id again and again
+        return records, more
+
+    calls.clear()
+    monkeypatch.setattr(client_module.ConnectFiClient, "_call_list", and_a_stuck_server)
+    with pytest.raises(ConnectFiProtocolError, match="made no progress"):
+        client.list_transfers(page_size=2)

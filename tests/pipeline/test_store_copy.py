@@ -91,3 +91,50 @@ def test_types_not_encoded_column_wise_keep_the_per_row_path(pg_conn: psycopg.Co
         (at, Decimal("0.1"), 1),
         (None, Decimal("2.5"), 2),
     ]
+
+
+def test_aware_timestamps_go_column_wise_and_store_the_same_instants(
+    pg_conn: psycopg.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """timestamptz from aware polars datetimes (µs, ms, any zone, nulls, before 2000 and far
+    ahead) is encoded by pgpq and stores exactly the instants psycopg's dumper stores."""
+    pg_conn.execute("CREATE TABLE t (at timestamptz, at_ms timestamptz, nothing timestamptz)")
+    instants = [
+        datetime(2026, 3, 1, 12, 30, 59, 123456, tzinfo=UTC),
+        datetime(1999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+        None,
+        datetime(1901, 1, 1, 0, 0, 0, 1, tzinfo=UTC),
+        datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC),
+        datetime(2000, 1, 1, tzinfo=UTC),
+    ]
+    frame = pl.DataFrame(
+        {
+            "at": pl.Series(instants, dtype=pl.Datetime("us", "UTC")),
+            "at_ms": pl.Series(instants, dtype=pl.Datetime("us", "UTC")).cast(
+                pl.Datetime("ms", "America/Chicago")
+            ),
+            "nothing": [None] * len(instants),
+        }
+    )
+    assert copy_module._columnar_ok("timestamptz", frame.schema["at_ms"])
+    calls: list[int] = []
+    real_body = copy_module._columnar_body
+    monkeypatch.setattr(copy_module, "_columnar_body", lambda *a: calls.append(1) or real_body(*a))
+    assert copy_frame(pg_conn, "t", frame) == len(instants)
+    assert calls, "aware timestamps should take the column-wise path"
+    columnar = _read(pg_conn)
+    pg_conn.execute("TRUNCATE t")
+    monkeypatch.setattr(copy_module, "_COLUMNAR", {})
+    assert copy_frame(pg_conn, "t", frame) == len(instants)
+    assert _read(pg_conn) == columnar
+    assert [row[0] for row in columnar] == instants
+    assert columnar[0][1] == datetime(2026, 3, 1, 12, 30, 59, 123000, tzinfo=UTC)
+    assert columnar[3][1] == datetime(1901, 1, 1, tzinfo=UTC)
+
+
+def test_naive_or_ns_timestamps_keep_the_per_row_path() -> None:
+    assert not copy_module._columnar_ok("timestamptz", pl.Datetime("us"))
+    assert not copy_module._columnar_ok("timestamptz", pl.Datetime("ns", "UTC"))
+    assert not copy_module._columnar_ok("timestamptz", pl.String())
+    assert copy_module._columnar_ok("timestamptz", pl.Null())
+    assert not copy_module._columnar_ok("numeric", pl.Float64())

@@ -200,20 +200,14 @@ def test_entries_of_unknown_batches_are_refused_before_any_copy(ledger: Ledger, 
     assert "entries_20260306" not in _partitions(pg_conn)
 
 
-@pytest.fixture
-def empty(pg_empty_url: str):  # type: ignore[no-untyped-def]
-    with psycopg.connect(pg_empty_url, autocommit=True) as conn:
-        yield conn
-
-
 def test_migration_keeps_the_entries_recorded_before_it(
-    empty: psycopg.Connection, account_protector, tmp_path: Path
+    pg_empty: psycopg.Connection, account_protector, tmp_path: Path
 ) -> None:
-    sql_dir = migrate_all_but(empty, MIGRATION, tmp_path, later=(PARTS_MIGRATION,))
-    ledger = Ledger(empty, account_protector)
+    sql_dir = migrate_all_but(pg_empty, MIGRATION, tmp_path, later=(PARTS_MIGRATION,))
+    ledger = Ledger(pg_empty, account_protector)
     record_file(ledger, entries_frame(traces(1, 3)), effective=DAY, name="before.ach")
-    entry_id = empty.execute("SELECT min(id) FROM entries").fetchone()[0]
-    empty.execute(
+    entry_id = pg_empty.execute("SELECT min(id) FROM entries").fetchone()[0]
+    pg_empty.execute(
         "INSERT INTO returns (trace_number, original_trace_number, return_code, kind, category,"
         " amount_cents, received_date, entry_id) VALUES ('091000010000001', %s, 'R01',"
         " 'return', 'x', 1, date '2026-03-05', %s)",
@@ -222,28 +216,28 @@ def test_migration_keeps_the_entries_recorded_before_it(
 
     for name in (MIGRATION, PARTS_MIGRATION):
         shutil.copy(SQL_DIR / name, sql_dir / name)
-    assert [m.version for m in migrate(empty, sql_dir=sql_dir)] == [70, 71]
+    assert [m.version for m in migrate(pg_empty, sql_dir=sql_dir)] == [70, 71]
 
-    parts = _partitions(empty)
+    parts = _partitions(pg_empty)
     assert parts["entries_legacy"] == "FOR VALUES FROM (MINVALUE) TO ('2026-03-04')"
-    assert _count(empty, "entries_legacy") == 3
-    legacy_key = empty.execute(
+    assert _count(pg_empty, "entries_legacy") == 3
+    legacy_key = pg_empty.execute(
         "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint"
         " WHERE conrelid = 'entries_legacy'::regclass AND contype = 'p'"
     ).fetchone()
     assert legacy_key == ("entries_pkey_legacy", "PRIMARY KEY (id, effective_date, trace_number)")
     # the views read the partitioned table; the return still finds its entry
-    assert empty.execute("SELECT count(*) FROM rate_counted_returns").fetchone() == (1,)
+    assert pg_empty.execute("SELECT count(*) FROM rate_counted_returns").fetchone() == (1,)
     # a day inside the old range goes into the old partition, its key still refusing repeats
     with pytest.raises(DuplicateError) as info:
         record_file(ledger, entries_frame(traces(3, 1)), effective=DAY, name="again.ach")
     assert info.value.constraint == "entries_trace_effective_key"
     record_file(ledger, entries_frame(traces(4, 1)), effective=DAY, name="more.ach")
-    assert _count(empty, "entries_legacy") == 4
+    assert _count(pg_empty, "entries_legacy") == 4
     # a later day gets its own partition
     record_file(ledger, entries_frame(traces(1, 2)), effective=date(2026, 3, 4), name="new.ach")
-    assert _count(empty, "entries_20260304") == 2
-    assert _count(empty, "entries") == 6
+    assert _count(pg_empty, "entries_20260304") == 2
+    assert _count(pg_empty, "entries") == 6
 
 
 @pytest.mark.parametrize("style", ["ISO, MDY", "SQL, DMY", "German", "Postgres, MDY"])

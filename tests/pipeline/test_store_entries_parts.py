@@ -167,20 +167,14 @@ def test_the_small_path_and_the_parts_path_make_the_same_day(ledger: Ledger, pg_
     assert len(keys) == 4  # the small day, the big day and its two parts
 
 
-@pytest.fixture
-def empty(pg_empty_url: str):  # type: ignore[no-untyped-def]
-    with psycopg.connect(pg_empty_url, autocommit=True) as conn:
-        yield conn
-
-
 def test_migration_widens_the_key_of_a_ledger_holding_entries(
-    empty: psycopg.Connection, account_protector, tmp_path: Path
+    pg_empty: psycopg.Connection, account_protector, tmp_path: Path
 ) -> None:
-    sql_dir = migrate_all_but(empty, MIGRATION, tmp_path)
-    ledger = Ledger(empty, account_protector)
+    sql_dir = migrate_all_but(pg_empty, MIGRATION, tmp_path)
+    ledger = Ledger(pg_empty, account_protector)
     # before 0071 the parent's key has no trace_number: every new day is one plain table
     record_file(ledger, entries_frame(traces(1, 5)), effective=DAY, name="before.ach")
-    empty.execute(
+    pg_empty.execute(
         "INSERT INTO entries (outbound_file_id, batch_id, trace_number, company_id, sec_code,"
         " transaction_code, amount_cents, effective_date, rdfi_routing, account_ciphertext,"
         " account_hash, account_last4)"
@@ -188,13 +182,13 @@ def test_migration_widens_the_key_of_a_ledger_holding_entries(
         " transaction_code, amount_cents, date '2026-03-09', rdfi_routing, account_ciphertext,"
         " account_hash, account_last4 FROM entries LIMIT 1"
     )
-    assert sorted(_children(empty, "entries")) == ["entries_20260303", "entries_default"]
+    assert sorted(_children(pg_empty, "entries")) == ["entries_20260303", "entries_default"]
 
     shutil.copy(SQL_DIR / MIGRATION, sql_dir / MIGRATION)
-    assert [m.version for m in migrate(empty, sql_dir=sql_dir)] == [71]
+    assert [m.version for m in migrate(pg_empty, sql_dir=sql_dir)] == [71]
 
     keys = dict(
-        empty.execute(
+        pg_empty.execute(
             "SELECT conrelid::regclass::text, conname || ' ' || pg_get_constraintdef(oid)"
             " FROM pg_constraint WHERE contype = 'p' AND conrelid::regclass::text LIKE 'entries%'"
         ).fetchall()
@@ -205,17 +199,17 @@ def test_migration_widens_the_key_of_a_ledger_holding_entries(
         "entries_20260303": f"entries_pkey_20260303 {widened}",
         "entries_default": f"entries_pkey_default {widened}",
     }
-    assert _count(empty, "entries") == 6
+    assert _count(pg_empty, "entries") == 6
     # the old day's key still refuses a repeat; a big new day is loaded in parts
     with pytest.raises(DuplicateError) as info:
         record_file(ledger, entries_frame(traces(2, 1)), effective=DAY, name="again.ach")
     assert info.value.constraint == "entries_trace_effective_key"
     record_file(ledger, entries_frame(traces(1, 6)), effective=date(2026, 3, 4), name="new.ach")
-    assert sorted(_children(empty, "entries_20260304")) == [
+    assert sorted(_children(pg_empty, "entries_20260304")) == [
         "entries_20260304_1",
         "entries_20260304_2",
     ]
-    assert _count(empty, "entries") == 12
+    assert _count(pg_empty, "entries") == 12
 
 
 def test_a_big_day_with_a_missing_trace_is_refused_whole(ledger: Ledger, pg_conn) -> None:

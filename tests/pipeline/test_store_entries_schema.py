@@ -18,12 +18,6 @@ DAY = date(2026, 3, 3)
 MIGRATION = "0010_entries_c_collation_byte_checks.sql"
 
 
-@pytest.fixture
-def empty(pg_empty_url: str):  # type: ignore[no-untyped-def]
-    with psycopg.connect(pg_empty_url, autocommit=True) as conn:
-        yield conn
-
-
 def _collations(conn: psycopg.Connection) -> dict[str, str | None]:
     rows = conn.execute(
         "SELECT column_name, collation_name FROM information_schema.columns"
@@ -33,23 +27,23 @@ def _collations(conn: psycopg.Connection) -> dict[str, str | None]:
 
 
 def test_applies_on_a_ledger_that_holds_entries(
-    empty: psycopg.Connection, account_protector, tmp_path: Path
+    pg_empty: psycopg.Connection, account_protector, tmp_path: Path
 ) -> None:
-    sql_dir = migrate_all_but(empty, MIGRATION, tmp_path)
-    ledger = Ledger(empty, account_protector)
+    sql_dir = migrate_all_but(pg_empty, MIGRATION, tmp_path)
+    ledger = Ledger(pg_empty, account_protector)
     record_file(ledger, entries_frame(traces(1, 3)), effective=DAY, name="before.ach")
-    assert _collations(empty) == {"trace_number": None, "reference": None}
+    assert _collations(pg_empty) == {"trace_number": None, "reference": None}
 
     shutil.copy(SQL_DIR / MIGRATION, sql_dir / MIGRATION)
-    assert [m.version for m in migrate(empty, sql_dir=sql_dir)] == [10]
+    assert [m.version for m in migrate(pg_empty, sql_dir=sql_dir)] == [10]
 
-    assert _collations(empty) == {"trace_number": "C", "reference": "C"}
-    assert empty.execute("SELECT count(*) FROM entries").fetchone() == (3,)
+    assert _collations(pg_empty) == {"trace_number": "C", "reference": "C"}
+    assert pg_empty.execute("SELECT count(*) FROM entries").fetchone() == (3,)
     # The key still refuses a trace number already used on that effective date ...
     with pytest.raises(DuplicateError):
         record_file(ledger, entries_frame(traces(3, 1)), effective=DAY, name="again.ach")
     # ... and the existing rows are still found by trace and by reference.
-    found = empty.execute(
+    found = pg_empty.execute(
         "SELECT count(*) FROM entries WHERE trace_number = %s OR reference = %s",
         (traces(1, 1)[0], "REF2"),
     ).fetchone()

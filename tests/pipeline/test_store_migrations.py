@@ -56,33 +56,29 @@ def _objects(conn: psycopg.Connection) -> tuple[set[str], set[str]]:
     return tables, views
 
 
-@pytest.fixture
-def empty(pg_empty_url: str):  # type: ignore[no-untyped-def]
-    with psycopg.connect(pg_empty_url, autocommit=True) as conn:
-        yield conn
-
-
-def test_from_empty_applies_every_file_in_order(empty: psycopg.Connection) -> None:
+def test_from_empty_applies_every_file_in_order(pg_empty: psycopg.Connection) -> None:
     files = load_migrations()
     assert [m.version for m in files] == sorted(m.version for m in files)
-    applied = migrate(empty)
+    applied = migrate(pg_empty)
     assert [m.version for m in applied] == [m.version for m in files]
-    tables, views = _objects(empty)
+    tables, views = _objects(pg_empty)
     assert tables >= TABLES
     assert views >= VIEWS
-    recorded = empty.execute(
+    recorded = pg_empty.execute(
         "SELECT version, checksum FROM schema_migrations ORDER BY 1"
     ).fetchall()
     assert recorded == [(m.version, m.checksum) for m in files]
-    status = migration_status(empty)
+    status = migration_status(pg_empty)
     assert status.ok and not status.pending and len(status.applied) == len(files)
 
 
-def test_entries_carry_only_the_indexes_the_bulk_load_can_afford(empty: psycopg.Connection) -> None:
+def test_entries_carry_only_the_indexes_the_bulk_load_can_afford(
+    pg_empty: psycopg.Connection,
+) -> None:
     """Each index is paid per row of the nightly million-row COPY (sql/0004, 0009): adding one
     should be a decision, not an accident. A file's entries are found through BRIN."""
-    migrate(empty)
-    rows = empty.execute(
+    migrate(pg_empty)
+    rows = pg_empty.execute(
         "SELECT c.relname, am.amname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
         " JOIN pg_am am ON am.oid = c.relam WHERE i.indrelid = 'entries'::regclass"
     ).fetchall()
@@ -92,62 +88,66 @@ def test_entries_carry_only_the_indexes_the_bulk_load_can_afford(empty: psycopg.
         ("entries_reference_idx", "btree"),
         ("entries_trace_effective_key", "btree"),
     ]
-    empty.execute("SET enable_seqscan = off")
-    plan = empty.execute("EXPLAIN SELECT id FROM entries WHERE outbound_file_id = 1").fetchall()
+    pg_empty.execute("SET enable_seqscan = off")
+    plan = pg_empty.execute("EXPLAIN SELECT id FROM entries WHERE outbound_file_id = 1").fetchall()
     assert "entries_file_brin" in " ".join(r[0] for r in plan)
-    cache = empty.execute(
+    cache = pg_empty.execute(
         "SELECT cache_size FROM pg_sequences WHERE sequencename = 'entries_id_seq'"
     ).fetchone()
     assert cache == (1000,)
 
 
-def test_reapply_is_a_noop(empty: psycopg.Connection) -> None:
-    migrate(empty)
-    before = empty.execute("SELECT version, applied_at FROM schema_migrations").fetchall()
-    assert migrate(empty) == []
-    assert empty.execute("SELECT version, applied_at FROM schema_migrations").fetchall() == before
+def test_reapply_is_a_noop(pg_empty: psycopg.Connection) -> None:
+    migrate(pg_empty)
+    before = pg_empty.execute("SELECT version, applied_at FROM schema_migrations").fetchall()
+    assert migrate(pg_empty) == []
+    assert (
+        pg_empty.execute("SELECT version, applied_at FROM schema_migrations").fetchall() == before
+    )
 
 
-def test_pending_then_applied(empty: psycopg.Connection, tmp_path: Path) -> None:
+def test_pending_then_applied(pg_empty: psycopg.Connection, tmp_path: Path) -> None:
     sql_dir = tmp_path / "sql"
     shutil.copytree(SQL_DIR, sql_dir)
-    migrate(empty, sql_dir=sql_dir)
+    migrate(pg_empty, sql_dir=sql_dir)
     (sql_dir / "9001_extra.sql").write_text("CREATE TABLE extra (id int);\n")
-    assert [m.name for m in migration_status(empty, sql_dir=sql_dir).pending] == ["extra"]
-    assert [m.version for m in migrate(empty, sql_dir=sql_dir)] == [9001]
-    assert migration_status(empty, sql_dir=sql_dir).pending == []
+    assert [m.name for m in migration_status(pg_empty, sql_dir=sql_dir).pending] == ["extra"]
+    assert [m.version for m in migrate(pg_empty, sql_dir=sql_dir)] == [9001]
+    assert migration_status(pg_empty, sql_dir=sql_dir).pending == []
 
 
-def test_edited_applied_migration_is_refused(empty: psycopg.Connection, tmp_path: Path) -> None:
+def test_edited_applied_migration_is_refused(pg_empty: psycopg.Connection, tmp_path: Path) -> None:
     sql_dir = tmp_path / "sql"
     shutil.copytree(SQL_DIR, sql_dir)
-    migrate(empty, sql_dir=sql_dir)
+    migrate(pg_empty, sql_dir=sql_dir)
     first = sorted(sql_dir.glob("0001_*.sql"))[0]
     first.write_text(first.read_text() + "\n-- an innocent-looking edit\n")
     with pytest.raises(MigrationChecksumError, match="0001_") as info:
-        migrate(empty, sql_dir=sql_dir)
+        migrate(pg_empty, sql_dir=sql_dir)
     assert info.value.exit_code == 1
-    assert migration_status(empty, sql_dir=sql_dir).changed == [1]
+    assert migration_status(pg_empty, sql_dir=sql_dir).changed == [1]
 
 
-def test_database_ahead_of_code_is_refused(empty: psycopg.Connection, tmp_path: Path) -> None:
+def test_database_ahead_of_code_is_refused(pg_empty: psycopg.Connection, tmp_path: Path) -> None:
     sql_dir = tmp_path / "sql"
     shutil.copytree(SQL_DIR, sql_dir)
     (sql_dir / "9002_future.sql").write_text("SELECT 1;\n")
-    migrate(empty, sql_dir=sql_dir)
+    migrate(pg_empty, sql_dir=sql_dir)
     (sql_dir / "9002_future.sql").unlink()
     with pytest.raises(MigrationError, match="does not know"):
-        migrate(empty, sql_dir=sql_dir)
-    assert migration_status(empty, sql_dir=sql_dir).unknown == [9002]
+        migrate(pg_empty, sql_dir=sql_dir)
+    assert migration_status(pg_empty, sql_dir=sql_dir).unknown == [9002]
 
 
-def test_failing_migration_leaves_nothing_behind(empty: psycopg.Connection, tmp_path: Path) -> None:
+def test_failing_migration_leaves_nothing_behind(
+    pg_empty: psycopg.Connection, tmp_path: Path
+) -> None:
     sql_dir = tmp_path / "sql"
     shutil.copytree(SQL_DIR, sql_dir)
     (sql_dir / "9003_broken.sql").write_text("CREATE TABLE ok_table (id int);\nSELEC broken;\n")
     with pytest.raises(StoreError, match="9003_broken"):
-        migrate(empty, sql_dir=sql_dir)
-    tables, _ = _objects(empty)
+        migrate(pg_empty, sql_dir=sql_dir)
+    tables, _ = _objects(pg_empty)
     assert "ok_table" not in tables and "runs" not in tables
 
 

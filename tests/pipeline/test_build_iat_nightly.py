@@ -5,6 +5,7 @@ no receiver name in the entry record: the ledger takes them from addenda 11, 10 
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -17,14 +18,13 @@ from tests.pipeline.test_actions_build import _row, world  # noqa: F401 - the fi
 from tests.pipeline.test_build_cli_iat import IAT_ROW
 
 
-def test_nightly_build_records_the_iat_file(world: Any) -> None:  # noqa: F811 - the fixture
-    ledger, config, tmp_path = world
-    day = date(2026, 3, 4)
-    domestic = _row("D1", "PAYEEA", "5566778899")
-    columns = [*domestic, *IAT_COLUMNS]  # the intake CSV carries the IAT columns too
-    iat = {**IAT_ROW, "receiverIdentificationNumber": "CUST-7"}
+def _collect_and_build(
+    config: Any, tmp_path: Path, day: date, columns: list[str], rows: list[dict[str, str]]
+) -> None:
+    """Write ``rows`` (every column a string, missing ones empty) as the day's intake CSV and
+    run the collect and build steps; both must succeed."""
     frame = pl.DataFrame(
-        [{c: row.get(c, "") for c in columns} for row in (domestic, iat)],
+        [{c: row.get(c, "") for c in columns} for row in rows],
         schema=dict.fromkeys(columns, pl.String),
     )
     frame.write_csv(tmp_path / "intake" / f"transfers-{day.isoformat()}.csv")
@@ -32,6 +32,15 @@ def test_nightly_build_records_the_iat_file(world: Any) -> None:  # noqa: F811 -
         with open_nightly(config) as nightly:
             summary = nightly.execute(RunOptions(business_date=day, only=step)).to_json()
         assert summary["exit_code"] == 0, summary
+
+
+def test_nightly_build_records_the_iat_file(world: Any) -> None:  # noqa: F811 - the fixture
+    ledger, config, tmp_path = world
+    day = date(2026, 3, 4)
+    domestic = _row("D1", "PAYEEA", "5566778899")
+    columns = [*domestic, *IAT_COLUMNS]  # the intake CSV carries the IAT columns too
+    iat = {**IAT_ROW, "receiverIdentificationNumber": "CUST-7"}
+    _collect_and_build(config, tmp_path, day, columns, [domestic, iat])
     files = sorted((tmp_path / "data" / "outbound" / day.isoformat()).glob("*.ach"))
     secs = [nacha.read(p.read_bytes()).batches["sec_code"].to_list() for p in files]
     assert secs == [["PPD"], ["IAT"]]
@@ -60,15 +69,7 @@ def test_nightly_build_records_pop_and_xck_entries(world: Any) -> None:  # noqa:
          "companyEntryDescription": "NO CHECK", "identificationNumber": "7",
          "processControlField": "PC0001", "itemResearchNumber": "IRN1"},
     ]  # fmt: skip
-    frame = pl.DataFrame(
-        [{c: row.get(c, "") for c in columns} for row in rows],
-        schema=dict.fromkeys(columns, pl.String),
-    )
-    frame.write_csv(tmp_path / "intake" / f"transfers-{day.isoformat()}.csv")
-    for step in ("collect", "build"):
-        with open_nightly(config) as nightly:
-            summary = nightly.execute(RunOptions(business_date=day, only=step)).to_json()
-        assert summary["exit_code"] == 0, summary
+    _collect_and_build(config, tmp_path, day, columns, rows)
     (path,) = sorted((tmp_path / "data" / "outbound" / day.isoformat()).glob("*.ach"))
     f = nacha.read(path.read_bytes())
     assert nacha.validate(f).height == 0

@@ -334,15 +334,36 @@ def _text_rules(column: str, max_len: int, *, required: bool) -> list[tuple[pl.E
     return rules
 
 
-def _code_rule(column: str, allowed: frozenset[str] | tuple[str, ...], what: str):  # type: ignore[no-untyped-def]
+def _member_rule(
+    column: str, allowed: frozenset[str] | tuple[str, ...], what: str
+) -> tuple[pl.Expr, pl.Expr]:
+    """A value of ``column``, when given, must be one of ``allowed`` (described as ``what``)."""
     col = pl.col(column)
+    return (
+        col.is_not_null() & ~col.is_in(sorted(allowed)),
+        pl.format(f"{column} {{}} is not {what}", col),
+    )
+
+
+def _code_rule(column: str, allowed: frozenset[str] | tuple[str, ...], what: str):  # type: ignore[no-untyped-def]
     return [
-        (col.is_null(), pl.lit(f"{column} is required for IAT")),
-        (
-            col.is_not_null() & ~col.is_in(sorted(allowed)),
-            pl.format(f"{column} {{}} is not {what}", col),
-        ),
+        (pl.col(column).is_null(), pl.lit(f"{column} is required for IAT")),
+        _member_rule(column, allowed, what),
     ]
+
+
+_QUALIFIERS_TEXT = "01 (national), 02 (BIC) or 03 (IBAN)"
+_COUNTRY_TEXT = "an ISO 3166 country code"
+
+
+def _id_shape_rules(qualifier: str, identification: str) -> list[tuple[pl.Expr, pl.Expr]]:
+    """``identification`` must have the shape its ``qualifier`` names (national number, BIC,
+    IBAN): the RDFI's (addenda 14) and each correspondent bank's (addenda 18)."""
+    return [
+        (pl.col(qualifier).eq(q) & ~pl.col(identification).str.contains(shape),
+         pl.lit(f"{identification} must be {_RDFI_ID_TEXT[q]} for {qualifier} {q}"))
+        for q, shape in _RDFI_ID_SHAPE.items()
+    ]  # fmt: skip
 
 
 def iat_batch_records(settings: BuildSettings) -> int:
@@ -371,8 +392,7 @@ def _bank_rules(n: int) -> list[tuple[pl.Expr, pl.Expr]]:
     """One correspondent bank's checks, applied when any of its four columns is set (a
     bank named without its identity, or the reverse, is an error, not a blank addenda)."""
     p = f"correspondentBank{n}"
-    name, qualifier = pl.col(f"{p}Name"), pl.col(f"{p}IdQualifier")
-    ident, country = pl.col(f"{p}Identification"), pl.col(f"{p}BranchCountryCode")
+    name, ident = pl.col(f"{p}Name"), pl.col(f"{p}Identification")
     given = _bank_given(n)
     rules = [
         (given & pl.col(f"{p}{s}").is_null(),
@@ -382,15 +402,10 @@ def _bank_rules(n: int) -> list[tuple[pl.Expr, pl.Expr]]:
     rules += [
         *_text_rules(f"{p}Name", 35, required=False),
         (name.str.contains(r"^[ 0]*$"), pl.lit(f"{p}Name is blank or all zeros")),
-        (qualifier.is_not_null() & ~qualifier.is_in(ID_QUALIFIERS),
-         pl.format(f"{p}IdQualifier {{}} is not 01 (national), 02 (BIC) or 03 (IBAN)",
-                   qualifier)),
+        _member_rule(f"{p}IdQualifier", ID_QUALIFIERS, _QUALIFIERS_TEXT),
         (ident.str.len_chars() > 34, pl.lit(f"{p}Identification longer than 34 characters")),
-        *[(qualifier.eq(q) & ~ident.str.contains(shape),
-           pl.lit(f"{p}Identification must be {_RDFI_ID_TEXT[q]} for {p}IdQualifier {q}"))
-          for q, shape in _RDFI_ID_SHAPE.items()],
-        (country.is_not_null() & ~country.is_in(sorted(ISO_COUNTRY_CODES)),
-         pl.format(f"{p}BranchCountryCode {{}} is not an ISO 3166 country code", country)),
+        *_id_shape_rules(f"{p}IdQualifier", f"{p}Identification"),
+        _member_rule(f"{p}BranchCountryCode", ISO_COUNTRY_CODES, _COUNTRY_TEXT),
     ]  # fmt: skip
     if n > 1:
         rules.append(
@@ -427,7 +442,7 @@ def _reasons(
     credit, debit = c("transactionType") == "Credit", c("transactionType") == "Debit"
     cents, prenote = c("_amount_cents"), c("_prenote")
     fx, fx_ref = c("foreignExchangeIndicator"), c("foreignExchangeReferenceIndicator")
-    qualifier, rdfi_id = c("rdfiIdQualifier"), c("rdfiIdentification")
+    rdfi_id = c("rdfiIdentification")
     desc = c("companyEntryDescription")
     desc_key = desc.str.strip_chars().str.to_uppercase()
     rules: list[tuple[pl.Expr, pl.Expr]] = [
@@ -477,7 +492,7 @@ def _reasons(
         (~desc.str.contains(_PRINTABLE), pl.lit("companyEntryDescription must be printable ASCII")),
         *_code_rule("iatTransactionTypeCode", IAT_TRANSACTION_TYPE_CODES,
                     "an IAT transaction type code"),
-        *_code_rule("destinationCountryCode", ISO_COUNTRY_CODES, "an ISO 3166 country code"),
+        *_code_rule("destinationCountryCode", ISO_COUNTRY_CODES, _COUNTRY_TEXT),
         *_code_rule("destinationCurrencyCode", ISO_CURRENCY_CODES, "an ISO 4217 currency code"),
         *_code_rule("foreignExchangeIndicator", FOREIGN_EXCHANGE_INDICATORS, "FV, VF or FF"),
         *_code_rule("foreignExchangeReferenceIndicator", FOREIGN_EXCHANGE_REFERENCE_INDICATORS,
@@ -506,12 +521,10 @@ def _reasons(
         *[rule for name in _TEXT_35 for rule in _text_rules(name, 35, required=True)],
         *[rule for name, n in _OPTIONAL_TEXT.items()
           for rule in _text_rules(name, n, required=False)],
-        *_code_rule("rdfiIdQualifier", ID_QUALIFIERS, "01 (national), 02 (BIC) or 03 (IBAN)"),
+        *_code_rule("rdfiIdQualifier", ID_QUALIFIERS, _QUALIFIERS_TEXT),
         (rdfi_id.is_null(), pl.lit("rdfiIdentification is required for IAT")),
-        *[(qualifier.eq(q) & ~rdfi_id.str.contains(shape),
-           pl.lit(f"rdfiIdentification must be {_RDFI_ID_TEXT[q]} for rdfiIdQualifier {q}"))
-          for q, shape in _RDFI_ID_SHAPE.items()],
-        *_code_rule("rdfiBranchCountryCode", ISO_COUNTRY_CODES, "an ISO 3166 country code"),
+        *_id_shape_rules("rdfiIdQualifier", "rdfiIdentification"),
+        *_code_rule("rdfiBranchCountryCode", ISO_COUNTRY_CODES, _COUNTRY_TEXT),
         *_text_rules("paymentRelatedInformation", 160, required=False),
         *_correspondent_rules(settings, extra_banks),
         (c("date_reason").is_not_null(), c("date_reason")),

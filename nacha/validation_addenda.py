@@ -237,20 +237,11 @@ def _addenda_rows(f: NachaFile, a: pl.DataFrame, sec_of: dict[int, str]) -> pl.D
                         f"{sec} entries carry at most {s.max_addenda} addenda",
                     )
                 )
-        seqd = [x for x in forward if x["addenda_type_code"] == "05"]
-        for t in ("05",):
-            nums = [x.get("addenda_sequence_number") for x in seqd if x["addenda_type_code"] == t]
-            if nums and nums != list(range(1, len(nums) + 1)):
-                first = next(x for x in seqd if x["addenda_type_code"] == t)
-                rows.append(
-                    Issue(
-                        int(first["line"]),
-                        "addenda",
-                        "addenda_sequence_number",  # type: ignore[arg-type]
-                        "addenda.sequence_number",
-                        f"addenda {t} sequence numbers are {nums}, not 1..{len(nums)}",
-                    )
-                )
+        numbering = _numbering_issue(
+            [x for x in forward if x["addenda_type_code"] == "05"], "05", "addenda.sequence_number"
+        )
+        if numbering is not None:
+            rows.append(numbering)
         if sec == "IAT":
             rows.extend(_iat_optional_issues(forward))
         if sec == "IAT" or (sec == "COR" and any(t in L.IAT_MANDATORY_ADDENDA for t in types)):
@@ -285,18 +276,25 @@ def _iat_optional_issues(adds: list[dict[str, object]]) -> list[Issue]:
                     f"IAT entries carry at most {most} addenda {t}",
                 )
             )
-        nums = [x.get("addenda_sequence_number") for x in mine]
-        if nums != list(range(1, len(nums) + 1)):
-            out.append(
-                Issue(
-                    int(mine[0]["line"]),  # type: ignore[arg-type]
-                    "addenda",
-                    "addenda_sequence_number",
-                    "addenda.iat_sequence_number",
-                    f"addenda {t} sequence numbers are {nums}, not 1..{len(nums)}",
-                )
-            )
+        numbering = _numbering_issue(mine, t, "addenda.iat_sequence_number")
+        if numbering is not None:
+            out.append(numbering)
     return out
+
+
+def _numbering_issue(records: list[dict[str, object]], t: str, rule: str) -> Issue | None:
+    """``records`` (one entry's addenda of type ``t``, in file order) must be numbered 1, 2,
+    …; otherwise one issue of ``rule`` at the first of them."""
+    nums = [x.get("addenda_sequence_number") for x in records]
+    if not nums or nums == list(range(1, len(nums) + 1)):
+        return None
+    return Issue(
+        int(records[0]["line"]),  # type: ignore[arg-type]
+        "addenda",
+        "addenda_sequence_number",  # type: ignore[arg-type]
+        rule,
+        f"addenda {t} sequence numbers are {nums}, not 1..{len(nums)}",
+    )
 
 
 def _noc_issues(x: dict[str, object], line: int) -> list[Issue]:

@@ -1,9 +1,10 @@
-"""Loading a file's entries into the day-partitioned ``entries`` table (sql/0070, 0071).
+"""Loading a file's entries into the day-partitioned ``entries`` table (sql/0070-0072).
 
 A day (effective date) that has no partition yet gets a fresh table: its rows are COPYed in
-(FREEZE: written frozen, never rewritten by hint bits or vacuum), its indexes are built by
-sorting, and it is attached as the day's partition: the four indexes of a million entries
-cost about 1 s of server CPU built so, against over 2 s as a million insertions each. A day
+(FREEZE: written frozen, never rewritten by hint bits or vacuum; the columns with one value
+in every row are filled in by DEFAULTs instead of sent), the parent's indexes (read from the
+catalog) are built by sorting, and it is attached as the day's partition: the four indexes of
+a million entries cost about 1 s of server CPU built so, against over 2 s as a million insertions each. A day
 that already has a partition (a second file for the same effective date, or rows some other
 writer left in ``entries_default``) is COPYed through the parent into the live indexes, which
 then refuse a duplicate (trace number, effective date) row by row.
@@ -37,6 +38,7 @@ import secrets
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from contextlib import suppress
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import polars as pl
@@ -70,22 +72,51 @@ _CONSTANT_CANDIDATES = ("effective_date", "outbound_file_id", "company_id", "sec
 # Staging tables of the parallel path; one that no partition holds is a failed load's.
 STAGE_PREFIX = "entries_stage_"
 
-# The parent's indexes and how a day's partition names its own: parent name + "_" + YYYYMMDD
-# (+ "_" + n for the parts of a day loaded in parallel), so an error names the parent
-# constraint with a suffix appended (errors.py strips it). {pkey} is the parent's primary
-# key definition read from the catalog (0071 added trace_number to it).
-_INDEXES: tuple[tuple[str, str], ...] = (
-    ("entries_pkey", "ALTER TABLE {part} ADD CONSTRAINT {name} {pkey}"),
-    (
-        "entries_trace_effective_key",
-        "ALTER TABLE {part} ADD CONSTRAINT {name} UNIQUE (trace_number, effective_date)",
-    ),
-    ("entries_reference_idx", "CREATE INDEX {name} ON {part} (reference)"),
-    (
-        "entries_file_brin",
-        "CREATE INDEX {name} ON {part} USING brin (outbound_file_id) WITH (autosummarize = on)",
-    ),
+# The parent's indexes and constraints (the catalog says which: sql/0072 made the natural key
+# the primary key) are built on each new table under the parent's name + "_" + YYYYMMDD (+ "_"
+# + n for the parts of a day loaded in parallel), so an error names the parent constraint
+# with a suffix appended (errors.py strips it). Each comes as (parent name, definition): a
+# constraint's as pg_get_constraintdef prints it, an index's as pg_get_indexdef prints it
+# after "USING" (its method, columns and storage parameters).
+_PARENT_INDEXES = (
+    "SELECT i.relname, c.contype IS NOT NULL,"
+    "       coalesce(pg_get_constraintdef(c.oid),"
+    "                substring(pg_get_indexdef(x.indexrelid) FROM ' USING (.*)$')),"
+    "       x.indisunique,"
+    "       EXISTS (SELECT 1 FROM unnest(x.indkey) k JOIN pg_attribute a"
+    "               ON a.attrelid = x.indrelid AND a.attnum = k AND a.attname = 'trace_number')"
+    " FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid"
+    " LEFT JOIN pg_constraint c ON c.conindid = x.indexrelid AND c.conrelid = x.indrelid"
+    " WHERE x.indrelid = 'entries'::regclass ORDER BY i.relname"
 )
+
+
+@dataclass(frozen=True)
+class ParentIndex:
+    """One index of ``entries`` that every new partition must carry (to attach to it)."""
+
+    name: str
+    is_constraint: bool  # a primary key or unique constraint, else a plain index
+    definition: str  # "PRIMARY KEY (…)" / "UNIQUE (…)", or "btree (reference)"
+    unique: bool
+    has_trace: bool  # trace_number is a key column
+
+    def statement(self, table: str, suffix: str) -> sql.Composed:
+        name = sql.Identifier(f"{self.name}_{suffix}")
+        if self.is_constraint:
+            return sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {}").format(
+                sql.Identifier(table), name, sql.SQL(self.definition)
+            )
+        return sql.SQL("CREATE INDEX {} ON {} USING {}").format(
+            name, sql.Identifier(table), sql.SQL(self.definition)
+        )
+
+
+def parent_indexes(conn: psycopg.Connection) -> list[ParentIndex]:
+    """The indexes of ``entries``, read from the catalog (definitions in Postgres' own
+    spelling)."""
+    return [ParentIndex(*row) for row in conn.execute(_PARENT_INDEXES).fetchall()]
+
 
 # Sorting a million keys in memory instead of in temporary files (this transaction only).
 _INDEX_BUILD_MEMORY = "256MB"
@@ -154,7 +185,9 @@ def load_entries(
         return copy_frames(conn, "entries", _chunks(rows, prepare), columns=columns)
     conn.execute("LOCK TABLE ONLY entries IN SHARE UPDATE EXCLUSIVE MODE")
     drop_orphaned_stages(conn)
-    pkey = _primary_key(conn)
+    indexes = parent_indexes(conn)
+    # a unique key of a table partitioned by trace_number must hold trace_number (0071)
+    parts_ok = all(index.has_trace for index in indexes if index.unique)
     days = rows.get_column("effective_date").unique().sort().to_list()
     taken = days_with_rows_elsewhere(conn, days)
     loaded = 0
@@ -165,14 +198,14 @@ def load_entries(
             loaded += copy_frames(conn, "entries", _chunks(group, prepare), columns=columns)
         elif (
             group.height >= PARALLEL_MIN_ROWS
-            and "trace_number" in pkey
+            and parts_ok
             # a missing trace falls in no range: the one-table path refuses it (NOT NULL)
             and group.get_column("trace_number").null_count() == 0
         ):
-            loaded += _load_new_day_in_parts(conn, day, group, prepare, columns, pkey)
+            loaded += _load_new_day_in_parts(conn, day, group, prepare, columns, indexes)
         else:
             constants = constant_columns(group, columns)
-            loaded += _load_new_day(conn, day, _chunks(group, prepare), columns, pkey, constants)
+            loaded += _load_new_day(conn, day, _chunks(group, prepare), columns, indexes, constants)
     return loaded
 
 
@@ -193,18 +226,6 @@ def drop_orphaned_stages(conn: psycopg.Connection) -> list[str]:
     for name in names:
         conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(name)))
     return names
-
-
-def _primary_key(conn: psycopg.Connection) -> str:
-    """The parent's primary key definition, e.g. ``PRIMARY KEY (id, effective_date,
-    trace_number)``: a new partition gets the same one, which then attaches to it."""
-    row = conn.execute(
-        "SELECT pg_get_constraintdef(oid) FROM pg_constraint"
-        " WHERE conrelid = 'entries'::regclass AND contype = 'p'"
-    ).fetchone()
-    if row is None:
-        raise StoreIntegrityError("entries has no primary key", constraint="entries_pkey")
-    return str(row[0])
 
 
 def _chunks(rows: pl.DataFrame, prepare: Prepare | None) -> Iterator[pl.DataFrame]:
@@ -300,19 +321,15 @@ def _drop_constraint(conn: psycopg.Connection, table: str, name: str) -> None:
     )
 
 
-def _build_indexes(conn: psycopg.Connection, table: str, suffix: str, pkey: str) -> None:
-    """The parent's four indexes on ``table`` (built by sorting), named parent + "_" + suffix."""
+def _build_indexes(
+    conn: psycopg.Connection, table: str, suffix: str, indexes: Sequence[ParentIndex]
+) -> None:
+    """The parent's indexes on ``table`` (built by sorting), named parent + "_" + suffix."""
     conn.execute(
         sql.SQL("SET LOCAL maintenance_work_mem = {}").format(sql.Literal(_INDEX_BUILD_MEMORY))
     )
-    for parent, statement in _INDEXES:
-        conn.execute(
-            sql.SQL(statement).format(
-                part=sql.Identifier(table),
-                name=sql.Identifier(f"{parent}_{suffix}"),
-                pkey=sql.SQL(pkey),  # pg_get_constraintdef's text
-            )
-        )
+    for index in indexes:
+        conn.execute(index.statement(table, suffix))
 
 
 def _attach(conn: psycopg.Connection, parent: str, part: str, low: object, high: object) -> None:
@@ -332,7 +349,7 @@ def _load_new_day(
     day: date,
     chunks: Iterator[pl.DataFrame],
     columns: Sequence[str],
-    pkey: str,
+    indexes: Sequence[ParentIndex],
     constants: dict[str, object],
 ) -> int:
     """COPY one day's rows into a fresh table, index it by sorting, attach it as the day's
@@ -343,7 +360,7 @@ def _load_new_day(
     _create_like_entries(conn, part)
     check = _add_bound(conn, part, day)
     loaded = _copy_fresh(conn, part, chunks, columns, constants)
-    _build_indexes(conn, part, suffix, pkey)
+    _build_indexes(conn, part, suffix, indexes)
     _attach(conn, "entries", part, day, day + timedelta(days=1))
     _drop_constraint(conn, part, check)
     return loaded
@@ -400,7 +417,7 @@ def _allocate_ids(conn: psycopg.Connection, n: int) -> int:
     """
     found = conn.execute("SELECT pg_get_serial_sequence('entries', 'id')").fetchone()
     if found is None or found[0] is None:
-        raise StoreIntegrityError("entries.id has no sequence", constraint="entries_pkey")
+        raise StoreIntegrityError("entries.id has no sequence", constraint="entries_id_idx")
     seq = str(found[0])  # quoted by pg_get_serial_sequence as needed
     conn.execute(sql.SQL("ALTER SEQUENCE {} OWNED BY entries.id").format(sql.SQL(seq)))
     first = conn.execute("SELECT nextval(%s::regclass)", (seq,)).fetchone()
@@ -415,7 +432,7 @@ def _load_new_day_in_parts(
     rows: pl.DataFrame,
     prepare: Prepare | None,
     columns: Sequence[str],
-    pkey: str,
+    indexes: Sequence[ParentIndex],
 ) -> int:
     """Load a big new day in trace-number ranges, one side connection each (module doc),
     then attach them in the caller's transaction as the parts of the day's partition."""
@@ -438,21 +455,23 @@ def _load_new_day_in_parts(
             for _ in stages:
                 sides.append(psycopg.connect(conninfo))
         constants = constant_columns(rows, cols)
-        loaded = _run_sides(sides, stages, bounds, day, rows, prepare, cols, pkey, token, constants)
+        loaded = _run_sides(
+            sides, stages, bounds, day, rows, prepare, cols, indexes, token, constants
+        )
         if loaded != rows.height:  # the ranges cover every trace; never attach a partial day
             raise StoreError(f"loading the entries of {day}: {loaded} of {rows.height} rows")
         part = f"entries_{suffix}"
         _create_like_entries(conn, part, " PARTITION BY RANGE (trace_number)")
-        _build_indexes(conn, part, suffix, pkey)
+        _build_indexes(conn, part, suffix, indexes)
         for n, (stage, (low, high)) in enumerate(zip(stages, bounds, strict=True), start=1):
             _attach(conn, part, stage, low, high)
             # the part and its indexes take their final names: entries_<day>_<n> and
             # <parent index>_<day>_<n>
-            for parent, _ in _INDEXES:
+            for index in indexes:
                 conn.execute(
                     sql.SQL("ALTER INDEX {} RENAME TO {}").format(
-                        sql.Identifier(f"{parent}_{suffix}_{token}_{n}"),
-                        sql.Identifier(f"{parent}_{suffix}_{n}"),
+                        sql.Identifier(f"{index.name}_{suffix}_{token}_{n}"),
+                        sql.Identifier(f"{index.name}_{suffix}_{n}"),
                     )
                 )
             conn.execute(
@@ -480,7 +499,7 @@ def _run_sides(
     rows: pl.DataFrame,
     prepare: Prepare | None,
     columns: Sequence[str],
-    pkey: str,
+    indexes: Sequence[ParentIndex],
     token: str,
     constants: dict[str, object],
 ) -> int:
@@ -501,7 +520,7 @@ def _run_sides(
             bounds[n],
             _chunks(rows.filter(keep), prepare),
             columns,
-            pkey,
+            indexes,
             f"{day:%Y%m%d}_{token}_{n + 1}",
             constants,
         )
@@ -525,7 +544,7 @@ def _stage(
     bounds: Bounds,
     chunks: Iterator[pl.DataFrame],
     columns: Sequence[str],
-    pkey: str,
+    indexes: Sequence[ParentIndex],
     suffix: str,
     constants: dict[str, object],
 ) -> int:
@@ -544,7 +563,7 @@ def _stage(
         _add_bound(side, stage, day, bounds)
         loaded = _copy_fresh(side, stage, chunks, columns, constants)
         side.execute("SET LOCAL max_parallel_maintenance_workers = 0")
-        _build_indexes(side, stage, suffix, pkey)
+        _build_indexes(side, stage, suffix, indexes)
     return loaded
 
 

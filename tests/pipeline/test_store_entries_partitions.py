@@ -26,6 +26,7 @@ from tests.pipeline._ledger_samples import (
 DAY = date(2026, 3, 3)
 MIGRATION = "0070_entries_partitioned_by_effective_date.sql"
 PARTS_MIGRATION = "0071_entries_day_parts_key.sql"  # builds on 0070
+KEY_MIGRATION = "0072_entries_natural_key.sql"  # builds on 0071
 
 
 def _partitions(conn: psycopg.Connection) -> dict[str, str]:
@@ -52,7 +53,7 @@ def test_a_new_day_gets_its_own_indexed_partition(ledger: Ledger, pg_conn) -> No
     ).fetchall()
     assert [i for (i,) in indexes] == [
         "entries_file_brin_20260303",
-        "entries_pkey_20260303",
+        "entries_id_idx_20260303",
         "entries_reference_idx_20260303",
         "entries_trace_effective_key_20260303",
     ]
@@ -203,7 +204,7 @@ def test_entries_of_unknown_batches_are_refused_before_any_copy(ledger: Ledger, 
 def test_migration_keeps_the_entries_recorded_before_it(
     pg_empty: psycopg.Connection, account_protector, tmp_path: Path
 ) -> None:
-    sql_dir = migrate_all_but(pg_empty, MIGRATION, tmp_path, later=(PARTS_MIGRATION,))
+    sql_dir = migrate_all_but(pg_empty, MIGRATION, tmp_path, later=(PARTS_MIGRATION, KEY_MIGRATION))
     ledger = Ledger(pg_empty, account_protector)
     record_file(ledger, entries_frame(traces(1, 3)), effective=DAY, name="before.ach")
     entry_id = pg_empty.execute("SELECT min(id) FROM entries").fetchone()[0]
@@ -214,9 +215,9 @@ def test_migration_keeps_the_entries_recorded_before_it(
         (traces(1, 1)[0], entry_id),
     )
 
-    for name in (MIGRATION, PARTS_MIGRATION):
+    for name in (MIGRATION, PARTS_MIGRATION, KEY_MIGRATION):
         shutil.copy(SQL_DIR / name, sql_dir / name)
-    assert [m.version for m in migrate(pg_empty, sql_dir=sql_dir)] == [70, 71]
+    assert [m.version for m in migrate(pg_empty, sql_dir=sql_dir)] == [70, 71, 72]
 
     parts = _partitions(pg_empty)
     assert parts["entries_legacy"] == "FOR VALUES FROM (MINVALUE) TO ('2026-03-04')"
@@ -225,7 +226,10 @@ def test_migration_keeps_the_entries_recorded_before_it(
         "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint"
         " WHERE conrelid = 'entries_legacy'::regclass AND contype = 'p'"
     ).fetchone()
-    assert legacy_key == ("entries_pkey_legacy", "PRIMARY KEY (id, effective_date, trace_number)")
+    assert legacy_key == (
+        "entries_trace_effective_key_legacy",
+        "PRIMARY KEY (trace_number, effective_date)",
+    )
     # the views read the partitioned table; the return still finds its entry
     assert pg_empty.execute("SELECT count(*) FROM rate_counted_returns").fetchone() == (1,)
     # a day inside the old range goes into the old partition, its key still refusing repeats

@@ -30,6 +30,7 @@ from tests.pipeline._ledger_samples import (
 
 DAY = date(2026, 3, 3)
 MIGRATION = "0071_entries_day_parts_key.sql"
+KEY_MIGRATION = "0072_entries_natural_key.sql"  # builds on 0071
 
 
 @pytest.fixture(autouse=True)
@@ -91,7 +92,7 @@ def test_a_big_new_day_is_loaded_in_parts_and_attached_as_one_partition(
     ).fetchall()
     assert indexes == [
         ("entries_file_brin_20260303_1", "entries_file_brin_20260303"),
-        ("entries_pkey_20260303_1", "entries_pkey_20260303"),
+        ("entries_id_idx_20260303_1", "entries_id_idx_20260303"),
         ("entries_reference_idx_20260303_1", "entries_reference_idx_20260303"),
         ("entries_trace_effective_key_20260303_1", "entries_trace_effective_key_20260303"),
     ]
@@ -163,14 +164,14 @@ def test_the_small_path_and_the_parts_path_make_the_same_day(ledger: Ledger, pg_
         "SELECT conrelid::regclass::text, pg_get_constraintdef(oid) FROM pg_constraint"
         " WHERE contype = 'p' AND conrelid::regclass::text LIKE 'entries\\_2026%' ORDER BY 1"
     ).fetchall()
-    assert {d for _, d in keys} == {"PRIMARY KEY (id, effective_date, trace_number)"}
+    assert {d for _, d in keys} == {"PRIMARY KEY (trace_number, effective_date)"}
     assert len(keys) == 4  # the small day, the big day and its two parts
 
 
 def test_migration_widens_the_key_of_a_ledger_holding_entries(
     pg_empty: psycopg.Connection, account_protector, tmp_path: Path
 ) -> None:
-    sql_dir = migrate_all_but(pg_empty, MIGRATION, tmp_path)
+    sql_dir = migrate_all_but(pg_empty, MIGRATION, tmp_path, later=(KEY_MIGRATION,))
     ledger = Ledger(pg_empty, account_protector)
     # before 0071 the parent's key has no trace_number: every new day is one plain table
     record_file(ledger, entries_frame(traces(1, 5)), effective=DAY, name="before.ach")
@@ -210,6 +211,79 @@ def test_migration_widens_the_key_of_a_ledger_holding_entries(
         "entries_20260304_2",
     ]
     assert _count(pg_empty, "entries") == 12
+
+
+def test_the_natural_key_migration_rebuilds_every_level_of_a_ledger_holding_entries(
+    pg_empty: psycopg.Connection, account_protector, tmp_path: Path
+) -> None:
+    """0072 on a ledger with a small day (a plain partition), a big day loaded in parts (a
+    partitioned partition) and a row in the default partition: every table at every level
+    gets the natural key and the id index, under the names errors rely on."""
+    sql_dir = migrate_all_but(pg_empty, KEY_MIGRATION, tmp_path)
+    ledger = Ledger(pg_empty, account_protector)
+    record_file(ledger, entries_frame(traces(1, 3)), effective=DAY, name="small.ach")
+    record_file(ledger, entries_frame(traces(1, 6)), effective=date(2026, 3, 4), name="big.ach")
+    pg_empty.execute(
+        "INSERT INTO entries (id, outbound_file_id, batch_id, trace_number, company_id, sec_code,"
+        " transaction_code, amount_cents, effective_date, rdfi_routing, account_ciphertext,"
+        " account_hash, account_last4)"
+        " SELECT nextval('entries_id_seq'), outbound_file_id, batch_id, trace_number, company_id,"
+        " sec_code, transaction_code, amount_cents, date '2026-03-09', rdfi_routing,"
+        " account_ciphertext, account_hash, account_last4 FROM entries LIMIT 1"
+    )
+    ids_before = pg_empty.execute("SELECT id, trace_number FROM entries ORDER BY id").fetchall()
+
+    shutil.copy(SQL_DIR / KEY_MIGRATION, sql_dir / KEY_MIGRATION)
+    assert [m.version for m in migrate(pg_empty, sql_dir=sql_dir)] == [72]
+
+    keys = dict(
+        pg_empty.execute(
+            "SELECT conrelid::regclass::text, conname || ' ' || pg_get_constraintdef(oid)"
+            " FROM pg_constraint WHERE contype IN ('p', 'u')"
+            "   AND conrelid::regclass::text LIKE 'entries%'"
+        ).fetchall()
+    )
+    natural = "PRIMARY KEY (trace_number, effective_date)"
+    assert keys == {
+        table: f"entries_trace_effective_key{suffix} {natural}"
+        for table, suffix in [
+            ("entries", ""),
+            ("entries_20260303", "_20260303"),
+            ("entries_20260304", "_20260304"),
+            ("entries_20260304_1", "_20260304_1"),
+            ("entries_20260304_2", "_20260304_2"),
+            ("entries_default", "_default"),
+        ]
+    }
+    id_indexes = pg_empty.execute(
+        "SELECT x.indrelid::regclass::text, x.indexrelid::regclass::text,"
+        "       pg_get_indexdef(x.indexrelid) LIKE '%USING btree (id)'"
+        " FROM pg_partition_tree('entries_id_idx') t JOIN pg_index x ON x.indexrelid = t.relid"
+        " ORDER BY 1"
+    ).fetchall()
+    assert id_indexes == [
+        ("entries", "entries_id_idx", True),
+        ("entries_20260303", "entries_id_idx_20260303", True),
+        ("entries_20260304", "entries_id_idx_20260304", True),
+        ("entries_20260304_1", "entries_id_idx_20260304_1", True),
+        ("entries_20260304_2", "entries_id_idx_20260304_2", True),
+        ("entries_default", "entries_id_idx_default", True),
+    ]
+    assert pg_empty.execute("SELECT id, trace_number FROM entries ORDER BY id").fetchall() == (
+        ids_before
+    )
+    # a repeat is refused in a plain day and in a part, naming the parent's key
+    for day, trace in ((DAY, traces(2, 1)), (date(2026, 3, 4), traces(5, 1))):
+        with pytest.raises(DuplicateError) as info:
+            record_file(ledger, entries_frame(trace), effective=day, name=f"again-{day}.ach")
+        assert info.value.constraint == "entries_trace_effective_key"
+    # a new big day is loaded in parts with the new set of indexes
+    record_file(ledger, entries_frame(traces(1, 6)), effective=date(2026, 3, 5), name="new.ach")
+    assert sorted(_children(pg_empty, "entries_20260305")) == [
+        "entries_20260305_1",
+        "entries_20260305_2",
+    ]
+    assert _count(pg_empty, "entries") == 16
 
 
 def test_a_big_day_with_a_missing_trace_is_refused_whole(ledger: Ledger, pg_conn) -> None:

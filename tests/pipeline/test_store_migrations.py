@@ -84,7 +84,7 @@ def test_entries_carry_only_the_indexes_the_bulk_load_can_afford(
     ).fetchall()
     assert sorted(rows) == [
         ("entries_file_brin", "brin"),
-        ("entries_pkey", "btree"),
+        ("entries_id_idx", "btree"),
         ("entries_reference_idx", "btree"),
         ("entries_trace_effective_key", "btree"),
     ]

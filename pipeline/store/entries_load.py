@@ -195,7 +195,11 @@ def load_entries(
         "effective_date", as_dict=True, maintain_order=True
     ).items():
         if day in taken:
-            loaded += copy_frames(conn, "entries", _chunks(group, prepare), columns=columns)
+            parted = _parted_day(conn, day) if parts_ok else None
+            if parted is None or group.get_column("trace_number").null_count():
+                loaded += copy_frames(conn, "entries", _chunks(group, prepare), columns=columns)
+            else:
+                loaded += _load_into_parted_day(conn, day, parted, group, prepare, columns, indexes)
         elif (
             group.height >= PARALLEL_MIN_ROWS
             and parts_ok
@@ -204,8 +208,11 @@ def load_entries(
         ):
             loaded += _load_new_day_in_parts(conn, day, group, prepare, columns, indexes)
         else:
-            constants = constant_columns(group, columns)
-            loaded += _load_new_day(conn, day, _chunks(group, prepare), columns, indexes, constants)
+            suffix = f"{day:%Y%m%d}"
+            loaded += _load_one_table(
+                conn, f"entries_{suffix}", suffix, ("entries", day, day + timedelta(days=1)),
+                day, (None, None), group, prepare, columns, indexes,
+            )  # fmt: skip
     return loaded
 
 
@@ -344,25 +351,31 @@ def _attach(conn: psycopg.Connection, parent: str, part: str, low: object, high:
     )
 
 
-def _load_new_day(
+def _load_one_table(
     conn: psycopg.Connection,
+    table: str,
+    suffix: str,
+    attach_to: tuple[str, object, object],
     day: date,
-    chunks: Iterator[pl.DataFrame],
+    traces: Bounds,
+    rows: pl.DataFrame,
+    prepare: Prepare | None,
     columns: Sequence[str],
     indexes: Sequence[ParentIndex],
-    constants: dict[str, object],
 ) -> int:
-    """COPY one day's rows into a fresh table, index it by sorting, attach it as the day's
-    partition. The bound CHECK lets ATTACH skip scanning the rows; it is dropped after.
-    ``constants``: columns not sent but filled in by a DEFAULT (:func:`constant_columns`)."""
-    suffix = f"{day:%Y%m%d}"
-    part = f"entries_{suffix}"
-    _create_like_entries(conn, part)
-    check = _add_bound(conn, part, day)
-    loaded = _copy_fresh(conn, part, chunks, columns, constants)
-    _build_indexes(conn, part, suffix, indexes)
-    _attach(conn, "entries", part, day, day + timedelta(days=1))
-    _drop_constraint(conn, part, check)
+    """COPY ``rows`` into a fresh ``table``, index it by sorting (the parent's indexes, named
+    parent + "_" + ``suffix``) and attach it to ``attach_to`` (parent, low, high): a new
+    day's partition of entries, or a new trace range of a day partitioned by trace number.
+    A CHECK on ``day`` and the ``traces`` range lets ATTACH skip scanning the rows; it is
+    dropped after. Columns with one value in every row are filled in by DEFAULTs
+    (:func:`_copy_fresh`)."""
+    _create_like_entries(conn, table)
+    check = _add_bound(conn, table, day, traces)
+    constants = constant_columns(rows, columns)
+    loaded = _copy_fresh(conn, table, _chunks(rows, prepare), columns, constants)
+    _build_indexes(conn, table, suffix, indexes)
+    _attach(conn, *attach_to[:1], table, *attach_to[1:])
+    _drop_constraint(conn, table, check)
     return loaded
 
 
@@ -435,19 +448,186 @@ def _load_new_day_in_parts(
     indexes: Sequence[ParentIndex],
 ) -> int:
     """Load a big new day in trace-number ranges, one side connection each (module doc),
-    then attach them in the caller's transaction as the parts of the day's partition."""
+    then attach them in the caller's transaction as the parts of the day's partition.
+
+    The ranges run from the day's smallest trace to just above its largest, not from
+    MINVALUE to MAXVALUE: a later file for the day whose traces lie outside them (the trace
+    sequence goes on from file to file) gets parts of its own (:func:`_load_into_parted_day`)
+    instead of going through these parts' live indexes."""
+    traces = rows.get_column("trace_number")
+    bounds = _part_bounds(traces, str(traces.min()), _just_above(str(traces.max())))
+    suffix = f"{day:%Y%m%d}"
+    part = f"entries_{suffix}"
+    _create_like_entries(conn, part, " PARTITION BY RANGE (trace_number)")
+    _build_indexes(conn, part, suffix, indexes)
+    loaded, checks = _load_parts(conn, day, part, 1, bounds, rows, prepare, columns, indexes)
+    _attach(conn, "entries", part, day, day + timedelta(days=1))
+    for table, check in checks:  # after the last ATTACH, which they spare a scan
+        _drop_constraint(conn, table, check)
+    return loaded
+
+
+def _load_into_parted_day(
+    conn: psycopg.Connection,
+    day: date,
+    parted: str,
+    rows: pl.DataFrame,
+    prepare: Prepare | None,
+    columns: Sequence[str],
+    indexes: Sequence[ParentIndex],
+) -> int:
+    """Load a later file's rows for a day partitioned by trace number (``parted``).
+
+    Rows whose trace falls in one of the day's ranges go through the parent into that part's
+    live indexes, which refuse a repeated trace. The others lie in the gaps between the
+    ranges (usually all of them above the last: the trace sequence goes on from file to
+    file); each gap's rows become a new part bounded from their smallest trace to just above
+    their largest, loaded like a new day (in parts of their own when they are many), so a
+    second big file for a day costs what the first did."""
+    parts = _day_parts(conn, parted)
+    lows = [low or "" for _, low, _ in parts]  # MINVALUE: below every string
+    traces = rows.get_column("trace_number")
+    at = pl.Series(lows, dtype=pl.String).search_sorted(traces, side="right").cast(pl.Int64) - 1
+    highs = pl.Series([high for _, _, high in parts], dtype=pl.String)
+    high = (
+        highs.gather(at.clip(lower_bound=0))
+        if parts
+        else pl.repeat(None, rows.height, dtype=pl.String, eager=True)
+    )
+    inside = (at >= 0) & (high.is_null() | (traces < high))
+    loaded = 0
+    live = int(inside.sum())
+    if live:
+        loaded += copy_frames(
+            conn, "entries", _chunks(rows.filter(inside), prepare), columns=columns
+        )
+    if live == rows.height:
+        return loaded
+    number = _next_part_number(parted, [name for name, _, _ in parts])
+    for gap, group in _gap_groups(rows, inside if live else None, at + 1):
+        grouped = group.get_column("trace_number")
+        low, high_bound = str(grouped.min()), _just_above(str(grouped.max()))
+        if gap < len(lows) and lows[gap] < high_bound:  # gap n lies below range n
+            high_bound = lows[gap]  # never past the next range's start
+        if group.height >= PARALLEL_MIN_ROWS:
+            bounds = _part_bounds(grouped, low, high_bound)
+            count, checks = _load_parts(
+                conn, day, parted, number, bounds, group, prepare, columns, indexes
+            )
+            for table, check in checks:
+                _drop_constraint(conn, table, check)
+            loaded += count
+            number += len(bounds)
+        else:
+            suffix = f"{day:%Y%m%d}_{number}"
+            loaded += _load_one_table(
+                conn, f"{parted}_{number}", suffix, (parted, low, high_bound),
+                day, (low, high_bound), group, prepare, columns, indexes,
+            )  # fmt: skip
+            number += 1
+    return loaded
+
+
+def _gap_groups(
+    rows: pl.DataFrame, inside: pl.Series | None, gaps: pl.Series
+) -> list[tuple[int, pl.DataFrame]]:
+    """The rows outside every range (all of ``rows`` when ``inside`` is None), grouped by the
+    gap they lie in (gap n: below range n), in file order. The usual case, one gap (above
+    the last range), takes no copy of the rows."""
+    if inside is not None:
+        rows, gaps = rows.filter(~inside), gaps.filter(~inside)
+    if gaps.min() == gaps.max():
+        return [(int(gaps[0]), rows)]
+    grouped = rows.with_columns(gaps.alias("_gap")).partition_by(
+        "_gap", as_dict=True, maintain_order=True, include_key=False
+    )
+    return [(int(gap), group) for (gap,), group in grouped.items()]  # type: ignore[call-overload]
+
+
+def _just_above(trace: str) -> str:
+    """A bound just above ``trace``: no trace number (15 digits, CHECKed) lies between the
+    two, since a string between them would have to be ``trace`` followed by a character
+    below "0" (bounds compare bytewise: trace_number is COLLATE "C")."""
+    return trace + "0"
+
+
+def _part_bounds(traces: pl.Series, low: str, high: str) -> list[Bounds]:
+    """[low, high) cut into up to :data:`PARALLEL_PARTS` trace ranges of about equal size."""
+    points = [p for p in _split_points(traces, PARALLEL_PARTS) if low < p < high]
+    return list(zip([low, *points], [*points, high], strict=True))
+
+
+def _parted_day(conn: psycopg.Connection, day: date) -> str | None:
+    """The name of ``day``'s partition if it is itself partitioned by trace_number (a day
+    loaded in parts), else None."""
+    name = f"entries_{day:%Y%m%d}"
+    row = conn.execute(
+        "SELECT 1 FROM pg_partitioned_table pt"
+        " JOIN pg_inherits i ON i.inhrelid = pt.partrelid AND i.inhparent = 'entries'::regclass"
+        " JOIN pg_attribute a ON a.attrelid = pt.partrelid AND a.attnum = pt.partattrs[0]"
+        " WHERE pt.partrelid = to_regclass(%s) AND pt.partstrat = 'r' AND pt.partnatts = 1"
+        "   AND a.attname = 'trace_number'",
+        (name,),
+    ).fetchone()
+    return name if row else None
+
+
+# The parts of a day partitioned by trace_number: (name, low, high), None for MINVALUE or
+# MAXVALUE, read back from pg_get_expr's text ('…' with '' for a quote).
+_DAY_PARTS = (
+    "SELECT c.relname,"
+    "       CASE WHEN b.low = 'MINVALUE' THEN NULL"
+    "            ELSE replace(substr(b.low, 2, length(b.low) - 2), '''''', '''') END AS low,"
+    "       CASE WHEN b.high = 'MAXVALUE' THEN NULL"
+    "            ELSE replace(substr(b.high, 2, length(b.high) - 2), '''''', '''') END"
+    " FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid,"
+    " LATERAL (SELECT substring(pg_get_expr(c.relpartbound, c.oid) FROM 'FROM [(](.*)[)] TO')"
+    "                 AS low,"
+    "                 substring(pg_get_expr(c.relpartbound, c.oid) FROM 'TO [(](.*)[)]$')"
+    "                 AS high) b"
+    " WHERE i.inhparent = to_regclass(%s)"
+)
+
+
+def _day_parts(conn: psycopg.Connection, parted: str) -> list[tuple[str, str | None, str | None]]:
+    """The parts of ``parted`` as (name, low, high), ordered by low (MINVALUE first), compared
+    as Python compares str: by code point, as "C" compares the UTF-8 bytes."""
+    found = [(str(n), lo, hi) for n, lo, hi in conn.execute(_DAY_PARTS, (parted,)).fetchall()]
+    return sorted(found, key=lambda part: (part[1] is not None, part[1] or ""))
+
+
+def _next_part_number(parted: str, names: Sequence[str]) -> int:
+    """1 + the highest n of the parts named ``<parted>_<n>``."""
+    prefix = f"{parted}_"
+    numbers = [name.removeprefix(prefix) for name in names if name.startswith(prefix)]
+    return max((int(n) for n in numbers if n.isdigit()), default=0) + 1
+
+
+def _load_parts(
+    conn: psycopg.Connection,
+    day: date,
+    parent: str,
+    first: int,
+    bounds: Sequence[Bounds],
+    rows: pl.DataFrame,
+    prepare: Prepare | None,
+    columns: Sequence[str],
+    indexes: Sequence[ParentIndex],
+) -> tuple[int, list[tuple[str, str]]]:
+    """Load ``rows`` in the trace ranges ``bounds``, one side connection each, and attach
+    each as a part of ``parent`` (a day partitioned by trace_number) named ``<parent>_<n>``,
+    n from ``first``. Returns the rows loaded and each part's bound CHECK (table,
+    constraint): the caller drops them after its last ATTACH, which they spare a scan."""
     cols = list(columns)
     if "id" not in cols:
-        first = _allocate_ids(conn, rows.height)
+        start = _allocate_ids(conn, rows.height)
         rows = rows.with_columns(
-            pl.int_range(first, first + rows.height, dtype=pl.Int64).alias("id")
+            pl.int_range(start, start + rows.height, dtype=pl.Int64).alias("id")
         )
         cols.append("id")
-    points = _split_points(rows.get_column("trace_number"), PARALLEL_PARTS)
-    bounds: list[Bounds] = list(zip([None, *points], [*points, None], strict=True))
     suffix = f"{day:%Y%m%d}"
     token = secrets.token_hex(4)
-    stages = [f"{STAGE_PREFIX}{suffix}_{token}_{n}" for n in range(1, len(bounds) + 1)]
+    stages = [f"{STAGE_PREFIX}{suffix}_{token}_{k}" for k in range(1, len(bounds) + 1)]
     conninfo = _side_conninfo(conn)
     sides: list[psycopg.Connection] = []
     try:
@@ -460,29 +640,26 @@ def _load_new_day_in_parts(
         )
         if loaded != rows.height:  # the ranges cover every trace; never attach a partial day
             raise StoreError(f"loading the entries of {day}: {loaded} of {rows.height} rows")
-        part = f"entries_{suffix}"
-        _create_like_entries(conn, part, " PARTITION BY RANGE (trace_number)")
-        _build_indexes(conn, part, suffix, indexes)
-        for n, (stage, (low, high)) in enumerate(zip(stages, bounds, strict=True), start=1):
-            _attach(conn, part, stage, low, high)
+        checks: list[tuple[str, str]] = []
+        for k, (stage, (low, high)) in enumerate(zip(stages, bounds, strict=True), start=1):
+            n = first + k - 1
+            _attach(conn, parent, stage, low, high)
             # the part and its indexes take their final names: entries_<day>_<n> and
             # <parent index>_<day>_<n>
             for index in indexes:
                 conn.execute(
                     sql.SQL("ALTER INDEX {} RENAME TO {}").format(
-                        sql.Identifier(f"{index.name}_{suffix}_{token}_{n}"),
+                        sql.Identifier(f"{index.name}_{suffix}_{token}_{k}"),
                         sql.Identifier(f"{index.name}_{suffix}_{n}"),
                     )
                 )
             conn.execute(
                 sql.SQL("ALTER TABLE {} RENAME TO {}").format(
-                    sql.Identifier(stage), sql.Identifier(f"{part}_{n}")
+                    sql.Identifier(stage), sql.Identifier(f"{parent}_{n}")
                 )
             )
-        _attach(conn, "entries", part, day, day + timedelta(days=1))
-        for n in range(1, len(stages) + 1):  # after the last ATTACH, which they spare a scan
-            _drop_constraint(conn, f"{part}_{n}", f"{stages[n - 1]}_bound")
-        return loaded
+            checks.append((f"{parent}_{n}", f"{stage}_bound"))
+        return loaded, checks
     except BaseException:
         _drop_stages(sides, stages)
         raise

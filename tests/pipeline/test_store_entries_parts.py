@@ -77,8 +77,10 @@ def test_a_big_new_day_is_loaded_in_parts_and_attached_as_one_partition(
     parts = _children(pg_conn, "entries_20260303")
     assert sorted(parts) == ["entries_20260303_1", "entries_20260303_2"]
     split = parts["entries_20260303_2"].removeprefix("FOR VALUES FROM ('").split("'")[0]
-    assert parts["entries_20260303_1"] == f"FOR VALUES FROM (MINVALUE) TO ('{split}')"
-    assert parts["entries_20260303_2"] == f"FOR VALUES FROM ('{split}') TO (MAXVALUE)"
+    # from the smallest trace to just above the largest: a later file's traces fall outside
+    low, high = min(order), max(order) + "0"
+    assert parts["entries_20260303_1"] == f"FOR VALUES FROM ('{low}') TO ('{split}')"
+    assert parts["entries_20260303_2"] == f"FOR VALUES FROM ('{split}') TO ('{high}')"
     assert _count(pg_conn, "entries_20260303_1") + _count(pg_conn, "entries_20260303_2") == 10
     assert _count(pg_conn, "entries_20260303_1") > 0
     assert _count(pg_conn, "entries_20260303_2") > 0
@@ -104,16 +106,106 @@ def test_a_big_new_day_is_loaded_in_parts_and_attached_as_one_partition(
     assert [i for i, _ in ids] == list(range(before + 1, before + 11))
     assert pg_conn.execute("SELECT nextval('entries_id_seq')").fetchone()[0] == before + 11
 
-    # a later file for the day goes through the parent into the parts' live indexes
+    # a later file for the day: a trace inside the day's ranges goes through the parent into
+    # the parts' live indexes, which refuse a repeat; the rest get parts of their own
     with pytest.raises(DuplicateError) as info:
         record_file(ledger, entries_frame(traces(3, 1) + traces(20, 4)), effective=DAY, name="b")
     assert info.value.constraint == "entries_trace_effective_key"
+    assert sorted(_children(pg_conn, "entries_20260303")) == [
+        "entries_20260303_1",
+        "entries_20260303_2",
+    ]
     record_file(ledger, entries_frame(traces(20, 4)), effective=DAY, name="c")
     assert _count(pg_conn, "entries_20260303") == 14
     assert sorted(_children(pg_conn, "entries_20260303")) == [
         "entries_20260303_1",
         "entries_20260303_2",
+        "entries_20260303_3",
+        "entries_20260303_4",
     ]
+
+
+def test_later_files_for_a_day_in_parts_add_parts_for_traces_outside_its_ranges(
+    ledger: Ledger, pg_conn
+) -> None:
+    """Traces inside the day's ranges go into the live parts; those in a gap below, between
+    or above them become new parts bounded just around them (in parts of their own when
+    they are many), numbered on from the day's last part."""
+    first = traces(10, 4) + traces(15, 4)  # 14 left out: a later trace inside the ranges
+    record_file(ledger, entries_frame(first), effective=DAY, name="first")
+    low, high = traces(10, 1)[0], traces(18, 1)[0] + "0"
+    parts = _children(pg_conn, "entries_20260303")
+    assert parts["entries_20260303_1"].startswith(f"FOR VALUES FROM ('{low}')")
+    assert _high(parts["entries_20260303_2"]) == high
+
+    later = traces(5, 2) + traces(14, 1) + traces(20, 5)
+    record_file(ledger, entries_frame(later), effective=DAY, name="later")
+    parts = _children(pg_conn, "entries_20260303")
+    assert sorted(parts) == [f"entries_20260303_{n}" for n in range(1, 6)]
+    t5, t6 = traces(5, 2)
+    assert parts["entries_20260303_3"] == f"FOR VALUES FROM ('{t5}') TO ('{t6}0')"
+    assert parts["entries_20260303_4"].startswith(f"FOR VALUES FROM ('{traces(20, 1)[0]}')")
+    assert parts["entries_20260303_5"].endswith(f"TO ('{traces(24, 1)[0]}0')")
+    assert _count(pg_conn, "entries_20260303_3") == 2
+    assert _count(pg_conn, "entries_20260303_4") + _count(pg_conn, "entries_20260303_5") == 5
+    # the live row went into the part whose range holds it
+    holder = pg_conn.execute(
+        "SELECT tableoid::regclass::text FROM entries WHERE trace_number = %s", traces(14, 1)
+    ).fetchone()[0]
+    assert holder in ("entries_20260303_1", "entries_20260303_2")
+
+    # a gap between two parts; a repeat in a new part's range is refused by its live index
+    record_file(ledger, entries_frame(traces(7, 1)), effective=DAY, name="between")
+    t7 = traces(7, 1)[0]
+    assert _children(pg_conn, "entries_20260303")["entries_20260303_6"] == (
+        f"FOR VALUES FROM ('{t7}') TO ('{t7}0')"
+    )
+    with pytest.raises(DuplicateError) as info:
+        record_file(ledger, entries_frame(traces(6, 1)), effective=DAY, name="again")
+    assert info.value.constraint == "entries_trace_effective_key"
+    # a repeat among the rows of a new part fails that part's unique index build, whole
+    with pytest.raises(DuplicateError) as info:
+        record_file(ledger, entries_frame(traces(30, 4) + traces(31, 1)), effective=DAY, name="d")
+    assert info.value.constraint == "entries_trace_effective_key"
+    assert len(_children(pg_conn, "entries_20260303")) == 6
+    assert _tables(pg_conn, "entries\\_stage\\_%") == []
+
+    assert _count(pg_conn, "entries") == 8 + 8 + 1
+    for name in _children(pg_conn, "entries_20260303"):
+        assert check_constraints(pg_conn, name) == ENTRY_CHECKS
+        keys = pg_conn.execute(
+            "SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass AND contype = 'p'",
+            (name,),
+        ).fetchall()
+        assert keys == [(f"entries_trace_effective_key_{name.removeprefix('entries_')}",)]
+
+
+def test_a_day_whose_parts_cover_every_trace_takes_later_files_through_them(
+    ledger: Ledger, pg_conn
+) -> None:
+    """Days loaded in parts before the ranges were bounded by the day's traces span MINVALUE
+    to MAXVALUE: every later trace falls inside, so later files go through the live parts."""
+    record_file(ledger, entries_frame(traces(10, 4)), effective=DAY, name="first")
+    parts = _children(pg_conn, "entries_20260303")
+    split = _high(parts["entries_20260303_1"])
+    for name, bound in (("entries_20260303_1", "MINVALUE"), ("entries_20260303_2", "MAXVALUE")):
+        pg_conn.execute(f"ALTER TABLE entries_20260303 DETACH PARTITION {name}")
+        low, high = (bound, f"'{split}'") if bound == "MINVALUE" else (f"'{split}'", bound)
+        pg_conn.execute(
+            f"ALTER TABLE entries_20260303 ATTACH PARTITION {name}"
+            f" FOR VALUES FROM ({low}) TO ({high})"
+        )
+    record_file(ledger, entries_frame(traces(1, 4) + traces(20, 4)), effective=DAY, name="more")
+    assert sorted(_children(pg_conn, "entries_20260303")) == [
+        "entries_20260303_1",
+        "entries_20260303_2",
+    ]
+    assert _count(pg_conn, "entries_20260303") == 12
+
+
+def _high(bound: str) -> str:
+    """The upper bound of a 'FOR VALUES FROM (…) TO (…)' text."""
+    return bound.rsplit("TO ('", 1)[1].removesuffix("')")
 
 
 def test_a_duplicate_inside_a_part_fails_the_load_and_leaves_nothing(

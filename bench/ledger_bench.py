@@ -14,8 +14,10 @@ dropped. Printed figures (shared machine: expect ±50 % noise):
                 and index by sorting at the same time, then attached; the keys enforced)
 * copy-1conn  — the same rows for another day on one backend (the path of a new day under
                 ``entries_load.PARALLEL_MIN_ROWS`` rows): COPY, indexes, attach
-* copy-live   — another 1M entries for the same effective date: that day's partition exists,
-                so they go through its live indexes (the path of a second file for one day)
+* copy-live   — another 1M entries for the same effective date (the path of a second file
+                for one day): that day's partition exists, in parts bounded by its traces;
+                these traces lie above them, so they become new parts, loaded the same way
+                (before: through the parts' live indexes, 5.7-7.7 s)
 * record      — the whole ``Ledger.record_outbound_file`` (one transaction: file row,
                 batches, join, COPY), given already-protected accounts
 * end-to-end  — record_outbound_file from clear account numbers (protect + record)
@@ -332,7 +334,7 @@ def run(n: int, url: str | None) -> None:
         )
         with Meter(conn) as m, conn.transaction():
             load_entries(conn, again, columns=again.columns)
-        print(m.line("copy-live", f"({n / m.wall:,.0f} rows/s wall; into that day's live indexes)"))
+        print(m.line("copy-live", f"({n / m.wall:,.0f} rows/s wall; new parts of that day)"))
 
         modifier = ledger.allocate_file_id_modifier(ORIGIN, DEST, day)
         with Meter(conn) as m:

@@ -5,9 +5,11 @@ A day (effective date) that has no partition yet gets a fresh table: its rows ar
 in every row are filled in by DEFAULTs instead of sent), the parent's indexes (read from the
 catalog) are built by sorting, and it is attached as the day's partition: the four indexes of
 a million entries cost about 1 s of server CPU built so, against over 2 s as a million
-insertions each. A day that already has a partition (a second file for the same effective
-date, or rows some other writer left in ``entries_default``) is COPYed through the parent into
-the live indexes, which then refuse a duplicate (trace number, effective date) row by row.
+insertions each. A day that already has a plain partition (a second file for the same
+effective date whose first was small, or rows some other writer left in ``entries_default``)
+is COPYed through the parent into the live indexes, which then refuse a duplicate (trace
+number, effective date) row by row. A day loaded in parts takes a later file's traces that lie
+outside its ranges as new parts (:func:`_load_into_parted_day`).
 
 A big new day (:data:`PARALLEL_MIN_ROWS` rows or more) is split by trace-number range into
 :data:`PARALLEL_PARTS` parts that as many backends load and index at the same time: one

@@ -1,6 +1,6 @@
 """Columns with one value in every row of a load (effective date, file, often company and SEC
 code) are not sent in the COPY: the fresh day table fills them in from DEFAULTs set for the
-COPY only (pipeline/store/entries_load.py). What lands must be what was asked for, batch by
+COPY only (pipeline/store/entries_tables.py). What lands must be what was asked for, batch by
 batch, and no DEFAULT may stay behind on any table of entries."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import psycopg
 import pytest
 
 from pipeline.store import Ledger, OutboundFile, entries_load
-from pipeline.store.entries_load import constant_columns
+from pipeline.store.entries_tables import constant_columns
 from tests.pipeline._ledger_samples import DEST, ORIGIN, batches_frame, entries_frame, traces
 
 DAY = date(2026, 3, 3)

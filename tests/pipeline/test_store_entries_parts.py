@@ -17,6 +17,7 @@ from pipeline.store import (
     Ledger,
     StoreIntegrityError,
     entries_load,
+    entries_sides,
     migrate,
 )
 from tests.pipeline._ledger_samples import (
@@ -395,7 +396,7 @@ def test_side_connections_get_the_callers_parameters_and_password(pg_url: str) -
     from psycopg.conninfo import conninfo_to_dict
 
     with psycopg.connect(pg_url, password="s3cret", application_name="achpipe-test") as conn:
-        conninfo = entries_load._side_conninfo(conn)
+        conninfo = entries_sides.side_conninfo(conn)
         with psycopg.connect(conninfo) as side:
             assert (side.info.dbname, side.info.host) == (conn.info.dbname, conn.info.host)
     params = conninfo_to_dict(conninfo)

@@ -110,6 +110,8 @@ def test_public_names_are_exact() -> None:
         "database",
         "embedded",
         "entries_load",
+        "entries_sides",
+        "entries_tables",
         "errors",
         "inbound",
         "ledger",

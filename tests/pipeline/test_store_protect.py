@@ -147,9 +147,9 @@ def test_accounts_are_encrypted_chunk_by_chunk_into_one_copy(
 ) -> None:
     """record_outbound_file streams chunks (encrypt one while the server inserts the last):
     every row arrives, in order, and a failure in a later chunk leaves nothing behind."""
-    import pipeline.store.entries_load as entries_load
+    import pipeline.store.entries_tables as entries_tables
 
-    monkeypatch.setattr(entries_load, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(entries_tables, "CHUNK_ROWS", 2)
     accounts = [f"5550000{i:03d}" for i in range(5)]
     record_file(ledger, entries_frame(traces(1, 5), accounts=accounts), effective=date(2026, 3, 3))
     rows = pg_conn.execute(

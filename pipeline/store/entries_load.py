@@ -27,6 +27,7 @@ from datetime import date, timedelta
 
 import polars as pl
 import psycopg
+from psycopg import sql
 
 from pipeline.store.copy import copy_frames
 from pipeline.store.entries_sides import drop_orphaned_stages, load_parts
@@ -196,51 +197,86 @@ def _load_into_parted_day(
     Rows whose trace falls in one of the day's ranges go through the parent into that part's
     live indexes, which refuse a repeated trace. The others lie in the gaps between the
     ranges (usually all of them above the last: the trace sequence goes on from file to
-    file); each gap's rows become a new part bounded from their smallest trace to just above
-    their largest, loaded like a new day (in parts of their own when they are many), so a
-    second big file for a day costs what the first did."""
-    parts = _day_parts(conn, parted)
-    lows = [low or "" for _, low, _ in parts]  # MINVALUE: below every string
+    file). A gap's rows, when they are :data:`PARALLEL_MIN_ROWS` or more, become new parts
+    bounded from their smallest trace to just above their largest, loaded like a new day, so
+    a second big file for a day costs what the first did. Fewer go through the parent into
+    the day's default part (``<parted>_default``, created the first time it is needed): a
+    part per small file would leave a day with as many parts as files.
+    """
+    ranges, rest = _day_parts(conn, parted)
+    lows = [low or "" for _, low, _ in ranges]  # MINVALUE: below every string
     traces = rows.get_column("trace_number")
     at = pl.Series(lows, dtype=pl.String).search_sorted(traces, side="right").cast(pl.Int64) - 1
-    highs = pl.Series([high for _, _, high in parts], dtype=pl.String)
+    highs = pl.Series([high for _, _, high in ranges], dtype=pl.String)
     high = (
         highs.gather(at.clip(lower_bound=0))
-        if parts
+        if ranges
         else pl.repeat(None, rows.height, dtype=pl.String, eager=True)
     )
     inside = (at >= 0) & (high.is_null() | (traces < high))
-    loaded = 0
+    gaps = at + 1  # gap n lies below range n
     live = int(inside.sum())
-    if live:
-        loaded += copy_frames(
-            conn, "entries", chunked(rows.filter(inside), prepare), columns=columns
-        )
-    if live == rows.height:
-        return loaded
-    number = _next_part_number(parted, [name for name, _, _ in parts])
-    for gap, group in _gap_groups(rows, inside if live else None, at + 1):
+    separate: list[tuple[pl.DataFrame, list[Bounds]]] = []
+    shared: list[int] = []  # gaps whose rows go through the parent into the default part
+    for gap, group in (
+        _gap_groups(rows, inside if live else None, gaps) if live < rows.height else []
+    ):
         grouped = group.get_column("trace_number")
-        low, high_bound = str(grouped.min()), _just_above(str(grouped.max()))
-        if gap < len(lows) and lows[gap] < high_bound:  # gap n lies below range n
-            high_bound = lows[gap]  # never past the next range's start
-        if group.height >= PARALLEL_MIN_ROWS:
-            bounds = _part_bounds(grouped, low, high_bound)
-            count, checks = load_parts(
-                conn, day, parted, number, bounds, group, prepare, columns, indexes
-            )
-            for table, check in checks:
-                drop_constraint(conn, table, check)
-            loaded += count
-            number += len(bounds)
+        low, top = str(grouped.min()), _just_above(str(grouped.max()))
+        if gap < len(lows) and lows[gap] < top:
+            top = lows[gap]  # never past the next range's start
+        if group.height >= PARALLEL_MIN_ROWS and not _holds_traces(conn, rest, low, top):
+            separate.append((group, _part_bounds(grouped, low, top)))
         else:
-            suffix = f"{day:%Y%m%d}_{number}"
-            loaded += load_one_table(
-                conn, f"{parted}_{number}", suffix, (parted, low, high_bound),
-                day, (low, high_bound), group, prepare, columns, indexes,
-            )  # fmt: skip
-            number += 1
+            shared.append(gap)
+    through = inside | ((~inside) & gaps.is_in(shared)) if shared else inside
+    loaded = 0
+    if shared and rest is None:
+        rest = _add_default_part(conn, day, parted, indexes)
+    if live or shared:
+        loaded += copy_frames(
+            conn, "entries", chunked(rows.filter(through), prepare), columns=columns
+        )
+    number = _next_part_number(parted, [name for name, _, _ in ranges])
+    for group, bounds in separate:
+        count, checks = load_parts(
+            conn, day, parted, number, bounds, group, prepare, columns, indexes
+        )
+        for table, check in checks:
+            drop_constraint(conn, table, check)
+        loaded += count
+        number += len(bounds)
     return loaded
+
+
+def _holds_traces(conn: psycopg.Connection, table: str | None, low: str, high: str) -> bool:
+    """Whether ``table`` (the day's default part, if any) holds a trace in [low, high): a new
+    part for that range could not be attached (and would hide a repeat)."""
+    if table is None:
+        return False
+    found = conn.execute(
+        sql.SQL("SELECT 1 FROM {} WHERE trace_number >= %s AND trace_number < %s LIMIT 1").format(
+            sql.Identifier(table)
+        ),
+        (low, high),
+    ).fetchone()
+    return found is not None
+
+
+def _add_default_part(
+    conn: psycopg.Connection, day: date, parted: str, indexes: Sequence[ParentIndex]
+) -> str:
+    """Create and attach the (empty) default part of ``parted``; return its name."""
+    suffix = f"{day:%Y%m%d}_default"
+    table = f"entries_{suffix}"
+    create_like_entries(conn, table)
+    build_indexes(conn, table, suffix, indexes)
+    conn.execute(
+        sql.SQL("ALTER TABLE {} ATTACH PARTITION {} DEFAULT").format(
+            sql.Identifier(parted), sql.Identifier(table)
+        )
+    )
+    return table
 
 
 def _gap_groups(
@@ -288,13 +324,15 @@ def _parted_day(conn: psycopg.Connection, day: date) -> str | None:
 
 
 # The parts of a day partitioned by trace_number: (name, low, high), None for MINVALUE or
-# MAXVALUE, read back from pg_get_expr's text ('…' with '' for a quote).
+# MAXVALUE, read back from pg_get_expr's text ('…' with '' for a quote); the default part,
+# if any, with NULL bounds and is_default.
 _DAY_PARTS = (
     "SELECT c.relname,"
     "       CASE WHEN b.low = 'MINVALUE' THEN NULL"
     "            ELSE replace(substr(b.low, 2, length(b.low) - 2), '''''', '''') END AS low,"
     "       CASE WHEN b.high = 'MAXVALUE' THEN NULL"
-    "            ELSE replace(substr(b.high, 2, length(b.high) - 2), '''''', '''') END"
+    "            ELSE replace(substr(b.high, 2, length(b.high) - 2), '''''', '''') END,"
+    "       pg_get_expr(c.relpartbound, c.oid) = 'DEFAULT'"
     " FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid,"
     " LATERAL (SELECT substring(pg_get_expr(c.relpartbound, c.oid) FROM 'FROM [(](.*)[)] TO')"
     "                 AS low,"
@@ -304,11 +342,16 @@ _DAY_PARTS = (
 )
 
 
-def _day_parts(conn: psycopg.Connection, parted: str) -> list[tuple[str, str | None, str | None]]:
-    """The parts of ``parted`` as (name, low, high), ordered by low (MINVALUE first), compared
-    as Python compares str: by code point, as "C" compares the UTF-8 bytes."""
-    found = [(str(n), lo, hi) for n, lo, hi in conn.execute(_DAY_PARTS, (parted,)).fetchall()]
-    return sorted(found, key=lambda part: (part[1] is not None, part[1] or ""))
+def _day_parts(
+    conn: psycopg.Connection, parted: str
+) -> tuple[list[tuple[str, str | None, str | None]], str | None]:
+    """The range parts of ``parted`` as (name, low, high), ordered by low (MINVALUE first;
+    compared as Python compares str, by code point, as "C" compares the UTF-8 bytes), and
+    the name of its default part (None: it has none)."""
+    found = conn.execute(_DAY_PARTS, (parted,)).fetchall()
+    ranges = [(str(n), lo, hi) for n, lo, hi, is_default in found if not is_default]
+    rest = next((str(n) for n, _, _, is_default in found if is_default), None)
+    return sorted(ranges, key=lambda part: (part[1] is not None, part[1] or "")), rest
 
 
 def _next_part_number(parted: str, names: Sequence[str]) -> int:

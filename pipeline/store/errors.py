@@ -106,9 +106,10 @@ def _describe(exc: psycopg.Error) -> str:
 # A day partition of entries (sql/0070) names its copy of a parent constraint
 # "<parent constraint>_<YYYYMMDD | legacy | default>", a part of a day loaded in parts
 # (entries_sides.py) "<parent constraint>_YYYYMMDD_<n>", or while it is being loaded
-# "<parent constraint>_YYYYMMDD_<token>_<n>"; errors name the parent's constraint.
+# "<parent constraint>_YYYYMMDD_<token>_<n>", such a day's default part
+# "<parent constraint>_YYYYMMDD_default"; errors name the parent's constraint.
 _PARTITION_CONSTRAINT = re.compile(
-    r"(entries_\w+?)_(?:\d{8}(?:_[0-9a-f]+)?(?:_\d+)?|legacy|default)"
+    r"(entries_\w+?)_(?:\d{8}(?:_default|(?:_[0-9a-f]+)?(?:_\d+)?)|legacy|default)"
 )
 
 

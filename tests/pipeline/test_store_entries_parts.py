@@ -129,9 +129,10 @@ def test_a_big_new_day_is_loaded_in_parts_and_attached_as_one_partition(
 def test_later_files_for_a_day_in_parts_add_parts_for_traces_outside_its_ranges(
     ledger: Ledger, pg_conn
 ) -> None:
-    """Traces inside the day's ranges go into the live parts; those in a gap below, between
-    or above them become new parts bounded just around them (in parts of their own when
-    they are many), numbered on from the day's last part."""
+    """Traces inside the day's ranges go into the live parts. Those in a gap below, between
+    or above them become new parts bounded just around them when they are many (in parts of
+    their own), numbered on from the day's last part; a few go into the day's default part,
+    created the first time it is needed."""
     first = traces(10, 4) + traces(15, 4)  # 14 left out: a later trace inside the ranges
     record_file(ledger, entries_frame(first), effective=DAY, name="first")
     low, high = traces(10, 1)[0], traces(18, 1)[0] + "0"
@@ -139,39 +140,45 @@ def test_later_files_for_a_day_in_parts_add_parts_for_traces_outside_its_ranges(
     assert parts["entries_20260303_1"].startswith(f"FOR VALUES FROM ('{low}')")
     assert _high(parts["entries_20260303_2"]) == high
 
+    # below the ranges: two rows (the default part); inside: one; above: five (new parts)
     later = traces(5, 2) + traces(14, 1) + traces(20, 5)
     record_file(ledger, entries_frame(later), effective=DAY, name="later")
     parts = _children(pg_conn, "entries_20260303")
-    assert sorted(parts) == [f"entries_20260303_{n}" for n in range(1, 6)]
-    t5, t6 = traces(5, 2)
-    assert parts["entries_20260303_3"] == f"FOR VALUES FROM ('{t5}') TO ('{t6}0')"
-    assert parts["entries_20260303_4"].startswith(f"FOR VALUES FROM ('{traces(20, 1)[0]}')")
-    assert parts["entries_20260303_5"].endswith(f"TO ('{traces(24, 1)[0]}0')")
-    assert _count(pg_conn, "entries_20260303_3") == 2
-    assert _count(pg_conn, "entries_20260303_4") + _count(pg_conn, "entries_20260303_5") == 5
+    assert sorted(parts) == [
+        *(f"entries_20260303_{n}" for n in range(1, 5)),
+        "entries_20260303_default",
+    ]
+    assert parts["entries_20260303_default"] == "DEFAULT"
+    assert parts["entries_20260303_3"].startswith(f"FOR VALUES FROM ('{traces(20, 1)[0]}')")
+    assert parts["entries_20260303_4"].endswith(f"TO ('{traces(24, 1)[0]}0')")
+    assert _count(pg_conn, "entries_20260303_default") == 2
+    assert _count(pg_conn, "entries_20260303_3") + _count(pg_conn, "entries_20260303_4") == 5
     # the live row went into the part whose range holds it
     holder = pg_conn.execute(
         "SELECT tableoid::regclass::text FROM entries WHERE trace_number = %s", traces(14, 1)
     ).fetchone()[0]
     assert holder in ("entries_20260303_1", "entries_20260303_2")
 
-    # a gap between two parts; a repeat in a new part's range is refused by its live index
+    # a few more in a gap join the default part; a repeat there is refused by its key
     record_file(ledger, entries_frame(traces(7, 1)), effective=DAY, name="between")
-    t7 = traces(7, 1)[0]
-    assert _children(pg_conn, "entries_20260303")["entries_20260303_6"] == (
-        f"FOR VALUES FROM ('{t7}') TO ('{t7}0')"
-    )
+    assert _count(pg_conn, "entries_20260303_default") == 3
     with pytest.raises(DuplicateError) as info:
         record_file(ledger, entries_frame(traces(6, 1)), effective=DAY, name="again")
     assert info.value.constraint == "entries_trace_effective_key"
+    # many in a gap whose range the default part already has a trace in: through the parent
+    record_file(ledger, entries_frame(traces(3, 2) + traces(8, 2)), effective=DAY, name="low")
+    assert _count(pg_conn, "entries_20260303_default") == 7  # 5, 6, 7 lie between 4 and 8
     # a repeat among the rows of a new part fails that part's unique index build, whole
     with pytest.raises(DuplicateError) as info:
         record_file(ledger, entries_frame(traces(30, 4) + traces(31, 1)), effective=DAY, name="d")
     assert info.value.constraint == "entries_trace_effective_key"
-    assert len(_children(pg_conn, "entries_20260303")) == 6
+    assert len(_children(pg_conn, "entries_20260303")) == 5
     assert _tables(pg_conn, "entries\\_stage\\_%") == []
+    # and a new part can still be attached above, the default part holding nothing there
+    record_file(ledger, entries_frame(traces(40, 4)), effective=DAY, name="top")
+    assert len(_children(pg_conn, "entries_20260303")) == 7
 
-    assert _count(pg_conn, "entries") == 8 + 8 + 1
+    assert _count(pg_conn, "entries") == 8 + 8 + 1 + 4 + 4
     for name in _children(pg_conn, "entries_20260303"):
         assert check_constraints(pg_conn, name) == ENTRY_CHECKS
         keys = pg_conn.execute(

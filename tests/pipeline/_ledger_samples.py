@@ -76,7 +76,21 @@ def record_file(
     name: str | None = None,
 ) -> int:
     """Allocate a modifier and record one file with one batch holding ``entries``."""
-    creation = creation or effective
+    batches = batches_frame(
+        company_id=company_id, sec_code=sec_code, effective=effective, settlement=settlement
+    )
+    return record_batches(ledger, batches, entries, creation=creation or effective, name=name)
+
+
+def record_batches(
+    ledger: Ledger,
+    batches: pl.DataFrame,
+    entries: pl.DataFrame,
+    *,
+    creation: date,
+    name: str | None = None,
+) -> int:
+    """Allocate a modifier and record one file of ``batches`` holding ``entries``."""
     modifier = ledger.allocate_file_id_modifier(ORIGIN, DEST, creation)
     first = entries.get_column("trace_number")[0] if entries.height else ""
     content = f"{name or 'file'}-{creation}-{modifier}-{first}-{entries.height}".encode()
@@ -89,9 +103,7 @@ def record_file(
             creation_date=creation,
             file_id_modifier=modifier,
         ),
-        batches_frame(
-            company_id=company_id, sec_code=sec_code, effective=effective, settlement=settlement
-        ),
+        batches,
         entries,
     )
 

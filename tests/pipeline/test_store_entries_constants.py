@@ -11,9 +11,9 @@ import polars as pl
 import psycopg
 import pytest
 
-from pipeline.store import Ledger, OutboundFile, entries_load
+from pipeline.store import Ledger, entries_load
 from pipeline.store.entries_tables import constant_columns
-from tests.pipeline._ledger_samples import DEST, ORIGIN, batches_frame, entries_frame, traces
+from tests.pipeline._ledger_samples import batches_frame, entries_frame, record_batches, traces
 
 DAY = date(2026, 3, 3)
 
@@ -38,19 +38,7 @@ def _record_two_batches(ledger: Ledger, companies: tuple[str, str], secs: tuple[
             ),
         ]
     )
-    modifier = ledger.allocate_file_id_modifier(ORIGIN, DEST, DAY)
-    return ledger.record_outbound_file(
-        OutboundFile(
-            file_name=f"two-{companies}-{secs}.ach",
-            content=f"two-{companies}-{secs}".encode(),
-            immediate_origin=ORIGIN,
-            immediate_destination=DEST,
-            creation_date=DAY,
-            file_id_modifier=modifier,
-        ),
-        batches,
-        entries,
-    )
+    return record_batches(ledger, batches, entries, creation=DAY, name=f"two-{companies}-{secs}")
 
 
 def _defaults_in_entries(conn: psycopg.Connection) -> list[tuple[str, str]]:

@@ -275,25 +275,13 @@ def test_migration_widens_the_key_of_a_ledger_holding_entries(
     ledger = Ledger(pg_empty, account_protector)
     # before 0071 the parent's key has no trace_number: every new day is one plain table
     record_file(ledger, entries_frame(traces(1, 5)), effective=DAY, name="before.ach")
-    pg_empty.execute(
-        "INSERT INTO entries (outbound_file_id, batch_id, trace_number, company_id, sec_code,"
-        " transaction_code, amount_cents, effective_date, rdfi_routing, account_ciphertext,"
-        " account_hash, account_last4)"
-        " SELECT outbound_file_id, batch_id, trace_number, company_id, sec_code,"
-        " transaction_code, amount_cents, date '2026-03-09', rdfi_routing, account_ciphertext,"
-        " account_hash, account_last4 FROM entries LIMIT 1"
-    )
+    _copy_an_entry_to_the_default_partition(pg_empty)
     assert sorted(_children(pg_empty, "entries")) == ["entries_20260303", "entries_default"]
 
     shutil.copy(SQL_DIR / MIGRATION, sql_dir / MIGRATION)
     assert [m.version for m in migrate(pg_empty, sql_dir=sql_dir)] == [71]
 
-    keys = dict(
-        pg_empty.execute(
-            "SELECT conrelid::regclass::text, conname || ' ' || pg_get_constraintdef(oid)"
-            " FROM pg_constraint WHERE contype = 'p' AND conrelid::regclass::text LIKE 'entries%'"
-        ).fetchall()
-    )
+    keys = _keys_of_entries(pg_empty)
     widened = "PRIMARY KEY (id, effective_date, trace_number)"
     assert keys == {
         "entries": f"entries_pkey {widened}",
@@ -302,14 +290,9 @@ def test_migration_widens_the_key_of_a_ledger_holding_entries(
     }
     assert _count(pg_empty, "entries") == 6
     # the old day's key still refuses a repeat; a big new day is loaded in parts
-    with pytest.raises(DuplicateError) as info:
-        record_file(ledger, entries_frame(traces(2, 1)), effective=DAY, name="again.ach")
-    assert info.value.constraint == "entries_trace_effective_key"
-    record_file(ledger, entries_frame(traces(1, 6)), effective=date(2026, 3, 4), name="new.ach")
-    assert sorted(_children(pg_empty, "entries_20260304")) == [
-        "entries_20260304_1",
-        "entries_20260304_2",
-    ]
+    _refuses_repeats_and_loads_a_day_in_parts(
+        ledger, pg_empty, [(DAY, traces(2, 1))], date(2026, 3, 4)
+    )
     assert _count(pg_empty, "entries") == 12
 
 
@@ -323,26 +306,18 @@ def test_the_natural_key_migration_rebuilds_every_level_of_a_ledger_holding_entr
     ledger = Ledger(pg_empty, account_protector)
     record_file(ledger, entries_frame(traces(1, 3)), effective=DAY, name="small.ach")
     record_file(ledger, entries_frame(traces(1, 6)), effective=date(2026, 3, 4), name="big.ach")
-    pg_empty.execute(
-        "INSERT INTO entries (id, outbound_file_id, batch_id, trace_number, company_id, sec_code,"
-        " transaction_code, amount_cents, effective_date, rdfi_routing, account_ciphertext,"
-        " account_hash, account_last4)"
-        " SELECT nextval('entries_id_seq'), outbound_file_id, batch_id, trace_number, company_id,"
-        " sec_code, transaction_code, amount_cents, date '2026-03-09', rdfi_routing,"
-        " account_ciphertext, account_hash, account_last4 FROM entries LIMIT 1"
-    )
+    _copy_an_entry_to_the_default_partition(pg_empty)
     ids_before = pg_empty.execute("SELECT id, trace_number FROM entries ORDER BY id").fetchall()
 
     shutil.copy(SQL_DIR / KEY_MIGRATION, sql_dir / KEY_MIGRATION)
     assert [m.version for m in migrate(pg_empty, sql_dir=sql_dir)] == [72]
 
-    keys = dict(
-        pg_empty.execute(
-            "SELECT conrelid::regclass::text, conname || ' ' || pg_get_constraintdef(oid)"
-            " FROM pg_constraint WHERE contype IN ('p', 'u')"
-            "   AND conrelid::regclass::text LIKE 'entries%'"
-        ).fetchall()
+    keys = _keys_of_entries(pg_empty)
+    unique = (
+        "SELECT count(*) FROM pg_constraint"
+        " WHERE contype = 'u' AND conrelid::regclass::text LIKE 'entries%'"
     )
+    assert pg_empty.execute(unique).fetchone() == (0,)  # the old unique key is gone everywhere
     natural = "PRIMARY KEY (trace_number, effective_date)"
     assert keys == {
         table: f"entries_trace_effective_key{suffix} {natural}"
@@ -372,18 +347,56 @@ def test_the_natural_key_migration_rebuilds_every_level_of_a_ledger_holding_entr
     assert pg_empty.execute("SELECT id, trace_number FROM entries ORDER BY id").fetchall() == (
         ids_before
     )
-    # a repeat is refused in a plain day and in a part, naming the parent's key
-    for day, trace in ((DAY, traces(2, 1)), (date(2026, 3, 4), traces(5, 1))):
+    # a repeat is refused in a plain day and in a part, naming the parent's key; a new big
+    # day is loaded in parts with the new set of indexes
+    _refuses_repeats_and_loads_a_day_in_parts(
+        ledger,
+        pg_empty,
+        [(DAY, traces(2, 1)), (date(2026, 3, 4), traces(5, 1))],
+        date(2026, 3, 5),
+    )
+    assert _count(pg_empty, "entries") == 16
+
+
+def _copy_an_entry_to_the_default_partition(conn: psycopg.Connection) -> None:
+    """A copy of one entry dated 2026-03-09, a day without a partition: it lands in
+    entries_default, as a row written by hand would."""
+    conn.execute(
+        "INSERT INTO entries (outbound_file_id, batch_id, trace_number, company_id, sec_code,"
+        " transaction_code, amount_cents, effective_date, rdfi_routing, account_ciphertext,"
+        " account_hash, account_last4)"
+        " SELECT outbound_file_id, batch_id, trace_number, company_id, sec_code,"
+        " transaction_code, amount_cents, date '2026-03-09', rdfi_routing, account_ciphertext,"
+        " account_hash, account_last4 FROM entries LIMIT 1"
+    )
+
+
+def _keys_of_entries(conn: psycopg.Connection) -> dict[str, str]:
+    """Table → "name definition" of the primary key of each of entries' tables."""
+    rows = conn.execute(
+        "SELECT conrelid::regclass::text, conname || ' ' || pg_get_constraintdef(oid)"
+        " FROM pg_constraint WHERE contype = 'p' AND conrelid::regclass::text LIKE 'entries%'"
+    ).fetchall()
+    keys = dict(rows)
+    assert len(keys) == len(rows), rows
+    return keys
+
+
+def _refuses_repeats_and_loads_a_day_in_parts(
+    ledger: Ledger,
+    conn: psycopg.Connection,
+    repeats: list[tuple[date, list[str]]],
+    new_day: date,
+) -> None:
+    """After a migration: each (day, traces) of ``repeats`` is refused, naming the parent's
+    key, and six entries for ``new_day`` are loaded in two parts."""
+    for day, trace in repeats:
         with pytest.raises(DuplicateError) as info:
             record_file(ledger, entries_frame(trace), effective=day, name=f"again-{day}.ach")
         assert info.value.constraint == "entries_trace_effective_key"
-    # a new big day is loaded in parts with the new set of indexes
-    record_file(ledger, entries_frame(traces(1, 6)), effective=date(2026, 3, 5), name="new.ach")
-    assert sorted(_children(pg_empty, "entries_20260305")) == [
-        "entries_20260305_1",
-        "entries_20260305_2",
-    ]
-    assert _count(pg_empty, "entries") == 16
+    record_file(ledger, entries_frame(traces(1, 6)), effective=new_day, name="new.ach")
+    day_table = f"entries_{new_day:%Y%m%d}"
+    assert sorted(_children(conn, day_table)) == [f"{day_table}_1", f"{day_table}_2"]
 
 
 def test_a_big_day_with_a_missing_trace_is_refused_whole(ledger: Ledger, pg_conn) -> None:

@@ -49,11 +49,8 @@ from pipeline.store.errors import StoreIntegrityError
 # (module constants: tests lower the threshold). Below it, two more connections and a
 # partitioned day cost more than they save: one backend loads 200,000 entries in ~0.5 s.
 PARALLEL_MIN_ROWS = 200_000
-
-
 PARALLEL_PARTS = 2
-
-
+# Traces sampled to find the split points (_split_points).
 _SPLIT_SAMPLE = 20_000
 
 

@@ -1,0 +1,114 @@
+"""The compliance rate views (sql/0003, 0070, 0073) on a year-like ledger, and the time each takes.
+
+Usage: python bench/rate_views_bench.py [--days 250] [--entries-per-day 4000]
+       [--returns 50000] [--url postgresql://… | --embedded]
+
+A scratch database (as ``ledger_bench.py`` makes it) gets ``--days`` effective dates of
+``--entries-per-day`` debits each, one partition per day as the loader builds them, and
+``--returns`` R01 returns on entries drawn at random. Printed: the load, then wall seconds of
+``rate_counted_returns`` (every counted return joined to its entry by id: one probe per day's
+partition in a nested loop, or one hash join), ``return_rates_by_originator`` for one report
+date (what compliance reads), and the run's ``returns_frame`` read. A plan that joins by
+nested loop over every partition shows up here as seconds per thousand returns.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from contextlib import ExitStack
+from datetime import date, timedelta
+from pathlib import Path
+
+import polars as pl
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from ledger_bench import DEST, ORIGIN, bench_ledger, embedded_server, frames
+
+from pipeline.store import OutboundFile, load_entries
+
+FIRST_DAY = date(2025, 6, 2)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--days", type=int, default=250)
+    parser.add_argument("--entries-per-day", type=int, default=4000)
+    parser.add_argument("--returns", type=int, default=50_000)
+    parser.add_argument("--url", default=None)
+    parser.add_argument("--embedded", action="store_true", help="on a fresh embedded Postgres")
+    args = parser.parse_args()
+    with ExitStack() as stack:
+        url = stack.enter_context(embedded_server()) if args.embedded else args.url
+        run(args.days, args.entries_per_day, args.returns, url)
+
+
+def run(days: int, per_day: int, returns: int, url: str | None) -> None:
+    with bench_ledger(url) as (conn, ledger, where):
+        print(f"{days} days x {per_day:,} entries, {returns:,} returns  ({where})")
+        batches, entries = frames(per_day, day=FIRST_DAY, trace_base=0)
+        protected = ledger.protector.protect_frame(entries)
+        modifier = ledger.allocate_file_id_modifier(ORIGIN, DEST, FIRST_DAY)
+        file_id = ledger.record_outbound_file(
+            OutboundFile(
+                file_name="seed",
+                content=b"seed",
+                immediate_origin=ORIGIN,
+                immediate_destination=DEST,
+                creation_date=FIRST_DAY,
+                file_id_modifier=modifier,
+            ),
+            batches.head(1),
+            protected.head(0),
+        )
+        batch_id = conn.execute(
+            "SELECT id FROM batches WHERE outbound_file_id = %s", (file_id,)
+        ).fetchone()[0]
+        rows = protected.drop("batch_number").with_columns(
+            pl.lit(file_id).alias("outbound_file_id"),
+            pl.lit(batch_id).alias("batch_id"),
+            pl.lit("1000000000").alias("company_id"),
+            pl.lit("PPD").alias("sec_code"),
+        )
+        started = time.perf_counter()
+        for k in range(days):
+            day_rows = rows.with_columns(
+                pl.lit(FIRST_DAY + timedelta(days=k)).alias("effective_date")
+            )
+            with conn.transaction():
+                load_entries(conn, day_rows, columns=day_rows.columns)
+        print(f"load         {time.perf_counter() - started:6.2f} s  (not the figure here)")
+        share = min(100.0, 100.0 * 1.2 * returns / (days * per_day))
+        conn.execute(
+            "INSERT INTO returns (trace_number, original_trace_number, return_code, kind,"
+            " category, amount_cents, received_date, entry_id)"
+            " SELECT lpad(e.id::text, 15, '0'), e.trace_number, 'R01', 'return', 'x', 1,"
+            "        e.effective_date + 2, e.id"
+            f" FROM (SELECT id, trace_number, effective_date FROM entries"
+            f"       TABLESAMPLE BERNOULLI ({share})) e LIMIT %s",
+            (returns,),
+        )
+        conn.execute("ANALYZE")
+        report_day = FIRST_DAY + timedelta(days=days - 5)
+        timed = [
+            ("counted", "SELECT count(*) FROM rate_counted_returns", ()),
+            (
+                "rates view",
+                "SELECT count(*) FROM return_rates_by_originator WHERE report_date = %s",
+                (report_day,),
+            ),
+        ]
+        for label, query, params in timed:
+            started = time.perf_counter()
+            (count,) = conn.execute(query, params).fetchone()
+            print(f"{label:<12} {time.perf_counter() - started:6.2f} s  ({count:,} rows)")
+        started = time.perf_counter()
+        frame = ledger.returns_frame()
+        print(f"returns read {time.perf_counter() - started:6.2f} s  ({frame.height:,} rows)")
+
+
+if __name__ == "__main__":
+    main()

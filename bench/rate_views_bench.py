@@ -26,9 +26,9 @@ import polars as pl
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from ledger_bench import DEST, ORIGIN, bench_ledger, embedded_server, frames
+from ledger_bench import bench_ledger, embedded_server, frames, loadable_rows
 
-from pipeline.store import OutboundFile, load_entries
+from pipeline.store import load_entries
 
 FIRST_DAY = date(2025, 6, 2)
 
@@ -51,28 +51,7 @@ def run(days: int, per_day: int, returns: int, url: str | None) -> None:
         print(f"{days} days x {per_day:,} entries, {returns:,} returns  ({where})")
         batches, entries = frames(per_day, day=FIRST_DAY, trace_base=0)
         protected = ledger.protector.protect_frame(entries)
-        modifier = ledger.allocate_file_id_modifier(ORIGIN, DEST, FIRST_DAY)
-        file_id = ledger.record_outbound_file(
-            OutboundFile(
-                file_name="seed",
-                content=b"seed",
-                immediate_origin=ORIGIN,
-                immediate_destination=DEST,
-                creation_date=FIRST_DAY,
-                file_id_modifier=modifier,
-            ),
-            batches.head(1),
-            protected.head(0),
-        )
-        batch_id = conn.execute(
-            "SELECT id FROM batches WHERE outbound_file_id = %s", (file_id,)
-        ).fetchone()[0]
-        rows = protected.drop("batch_number").with_columns(
-            pl.lit(file_id).alias("outbound_file_id"),
-            pl.lit(batch_id).alias("batch_id"),
-            pl.lit("1000000000").alias("company_id"),
-            pl.lit("PPD").alias("sec_code"),
-        )
+        rows = loadable_rows(ledger, batches, protected, creation=FIRST_DAY)
         started = time.perf_counter()
         for k in range(days):
             day_rows = rows.with_columns(

@@ -40,7 +40,7 @@ from pipeline.store.entries_tables import (
     chunked,
     create_like_entries,
     drop_constraint,
-    load_one_table,
+    load_new_day,
     parent_indexes,
 )
 from pipeline.store.errors import StoreIntegrityError
@@ -129,11 +129,7 @@ def load_entries(
         ):
             loaded += _load_new_day_in_parts(conn, day, group, prepare, columns, indexes)
         else:
-            suffix = f"{day:%Y%m%d}"
-            loaded += load_one_table(
-                conn, f"entries_{suffix}", suffix, ("entries", day, day + timedelta(days=1)),
-                day, (None, None), group, prepare, columns, indexes,
-            )  # fmt: skip
+            loaded += load_new_day(conn, day, group, prepare, columns, indexes)
     return loaded
 
 

@@ -209,30 +209,26 @@ def attach(conn: psycopg.Connection, parent: str, part: str, low: object, high: 
     )
 
 
-def load_one_table(
+def load_new_day(
     conn: psycopg.Connection,
-    table: str,
-    suffix: str,
-    attach_to: tuple[str, object, object],
     day: date,
-    traces: Bounds,
     rows: pl.DataFrame,
     prepare: Prepare | None,
     columns: Sequence[str],
     indexes: Sequence[ParentIndex],
 ) -> int:
-    """COPY ``rows`` into a fresh ``table``, index it by sorting (the parent's indexes, named
-    parent + "_" + ``suffix``) and attach it to ``attach_to`` (parent, low, high): a new
-    day's partition of entries, or a new trace range of a day partitioned by trace number.
-    A CHECK on ``day`` and the ``traces`` range lets ATTACH skip scanning the rows; it is
-    dropped after. Columns with one value in every row are filled in by DEFAULTs
-    (:func:`copy_fresh`)."""
+    """COPY one day's rows into a fresh table, index it by sorting (the parent's indexes,
+    named parent + "_" + YYYYMMDD) and attach it as the day's partition. The bound CHECK lets
+    ATTACH skip scanning the rows; it is dropped after. Columns with one value in every row
+    are filled in by DEFAULTs (:func:`copy_fresh`)."""
+    suffix = f"{day:%Y%m%d}"
+    table = f"entries_{suffix}"
     create_like_entries(conn, table)
-    check = add_bound(conn, table, day, traces)
+    check = add_bound(conn, table, day)
     constants = constant_columns(rows, columns)
     loaded = copy_fresh(conn, table, chunked(rows, prepare), columns, constants)
     build_indexes(conn, table, suffix, indexes)
-    attach(conn, *attach_to[:1], table, *attach_to[1:])
+    attach(conn, "entries", table, day, day + timedelta(days=1))
     drop_constraint(conn, table, check)
     return loaded
 

@@ -54,6 +54,15 @@ PARALLEL_PARTS = 2
 _SPLIT_SAMPLE = 20_000
 
 
+# A partition's range bounds as pg_get_expr prints them ("FOR VALUES FROM (…) TO (…)"): b.low
+# and b.high, each MINVALUE, MAXVALUE or a quoted literal; both NULL for a DEFAULT partition.
+_BOUND_TEXTS = (
+    "LATERAL (SELECT substring(pg_get_expr(c.relpartbound, c.oid) FROM 'FROM [(](.*)[)] TO')"
+    "                AS low,"
+    "                substring(pg_get_expr(c.relpartbound, c.oid) FROM 'TO [(](.*)[)]$')"
+    "                AS high) b"
+)
+
 # The range partitions of entries as (low, high) dates, MINVALUE/MAXVALUE as -/+infinity.
 # The bounds are read back from pg_get_expr's text and cast in SQL, so the session's DateStyle
 # prints and parses them alike.
@@ -62,11 +71,7 @@ _RANGES = (
     "            ELSE btrim(b.low, '''')::date END AS low,"
     "       CASE WHEN b.high = 'MAXVALUE' THEN 'infinity'::date"
     "            ELSE btrim(b.high, '''')::date END AS high"
-    " FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid,"
-    " LATERAL (SELECT substring(pg_get_expr(c.relpartbound, c.oid) FROM 'FROM [(](.*)[)] TO')"
-    "                 AS low,"
-    "                 substring(pg_get_expr(c.relpartbound, c.oid) FROM 'TO [(](.*)[)]$')"
-    "                 AS high) b"
+    f" FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid, {_BOUND_TEXTS}"
     " WHERE i.inhparent = 'entries'::regclass AND b.low IS NOT NULL"
 )
 
@@ -222,7 +227,7 @@ def _load_into_parted_day(
             separate.append((group, _part_bounds(grouped, low, top)))
         else:
             shared.append(gap)
-    through = inside | ((~inside) & gaps.is_in(shared)) if shared else inside
+    through = inside | gaps.is_in(shared) if shared else inside
     loaded = 0
     if shared and rest is None:
         rest = _add_default_part(conn, day, parted, indexes)
@@ -326,11 +331,7 @@ _DAY_PARTS = (
     "       CASE WHEN b.high = 'MAXVALUE' THEN NULL"
     "            ELSE replace(substr(b.high, 2, length(b.high) - 2), '''''', '''') END,"
     "       pg_get_expr(c.relpartbound, c.oid) = 'DEFAULT'"
-    " FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid,"
-    " LATERAL (SELECT substring(pg_get_expr(c.relpartbound, c.oid) FROM 'FROM [(](.*)[)] TO')"
-    "                 AS low,"
-    "                 substring(pg_get_expr(c.relpartbound, c.oid) FROM 'TO [(](.*)[)]$')"
-    "                 AS high) b"
+    f" FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid, {_BOUND_TEXTS}"
     " WHERE i.inhparent = to_regclass(%s)"
 )
 

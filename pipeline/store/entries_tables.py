@@ -122,35 +122,11 @@ def constant_columns(rows: pl.DataFrame, columns: Sequence[str]) -> dict[str, ob
     return found
 
 
-def _set_defaults(conn: psycopg.Connection, table: str, values: dict[str, object]) -> None:
-    """Give ``table``'s columns these DEFAULTs (``values``: column → value); an empty dict
-    is a no-op. A value that does not fit its column's type is refused here, as the COPY
-    would have refused it."""
-    if values:
+def _alter_columns(conn: psycopg.Connection, table: str, clauses: list[sql.Composable]) -> None:
+    """One ALTER TABLE of ``table`` with these ALTER COLUMN clauses (none: nothing to do)."""
+    if clauses:
         conn.execute(
-            sql.SQL("ALTER TABLE {} {}").format(
-                sql.Identifier(table),
-                sql.SQL(", ").join(
-                    sql.SQL("ALTER COLUMN {} SET DEFAULT {}").format(
-                        sql.Identifier(name), sql.Literal(value)
-                    )
-                    for name, value in values.items()
-                ),
-            )
-        )
-
-
-def _drop_defaults(conn: psycopg.Connection, table: str, names: Sequence[str]) -> None:
-    """Drop the DEFAULTs :func:`_set_defaults` gave (entries has none on those columns)."""
-    if names:
-        conn.execute(
-            sql.SQL("ALTER TABLE {} {}").format(
-                sql.Identifier(table),
-                sql.SQL(", ").join(
-                    sql.SQL("ALTER COLUMN {} DROP DEFAULT").format(sql.Identifier(name))
-                    for name in names
-                ),
-            )
+            sql.SQL("ALTER TABLE {} {}").format(sql.Identifier(table), sql.SQL(", ").join(clauses))
         )
 
 
@@ -242,8 +218,21 @@ def copy_fresh(
 ) -> int:
     """COPY FREEZE into ``table`` (created in this transaction) all ``columns`` but the
     ``constants``, which the server fills in from DEFAULTs set for the COPY only."""
-    _set_defaults(conn, table, constants)
+    # a value that does not fit its column's type is refused here, as the COPY would have
+    # refused it; entries has no DEFAULT on these columns, so none is put back after
+    _alter_columns(
+        conn,
+        table,
+        [
+            sql.SQL("ALTER COLUMN {} SET DEFAULT {}").format(sql.Identifier(c), sql.Literal(v))
+            for c, v in constants.items()
+        ],
+    )
     sent = [c for c in columns if c not in constants]
     loaded = copy_frames(conn, table, chunks, columns=sent, freeze=True)
-    _drop_defaults(conn, table, list(constants))
+    _alter_columns(
+        conn,
+        table,
+        [sql.SQL("ALTER COLUMN {} DROP DEFAULT").format(sql.Identifier(c)) for c in constants],
+    )
     return loaded

@@ -42,8 +42,9 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager, suppress
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -101,57 +102,25 @@ class Meter:
         100 times a second cost ~0.3 s of CPU per load, taken from the load it measured.
         Where that list is missing (no CONFIG_PROC_CHILDREN), psutil every 50 ms instead."""
         assert self.backend is not None
-        postmaster = self.backend.ppid()
-        listing = Path(f"/proc/{postmaster}/task/{postmaster}/children")
-        if not listing.exists():
-            self._sample_workers_psutil(postmaster)
-            return
-        worker = f"parallel worker for PID {self.backend.pid}".encode()
-        side = f" {self.dbname} ".encode()  # "postgres: user db [local] COPY"
-        tick = os.sysconf("SC_CLK_TCK")
-        before = set(listing.read_text().split())  # those running before the meter started
-        known: set[str] = set()
-        while not self._stop.wait(0.01):
-            with suppress(OSError):
-                for pid in listing.read_text().split():
+        probe = _proc_probe(self.backend.ppid()) or _psutil_probe(self.backend.ppid())
+        worker = f"parallel worker for PID {self.backend.pid}"
+        side = f" {self.dbname} "  # "postgres: user db [local] COPY"
+        before = set(probe.children())  # those running before the meter started
+        known: set[int] = set()
+        while not self._stop.wait(probe.every):
+            with suppress(*probe.errors):
+                for pid in probe.children():
                     if pid in before or pid in known:
                         continue
                     # a new backend shows the postmaster's title until it has logged in:
                     # looked at again next time until it shows its own
-                    with suppress(OSError):
-                        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+                    with suppress(*probe.errors):
+                        cmdline = probe.cmdline(pid)
                         if worker in cmdline or side in cmdline:
                             known.add(pid)
             for pid in known:
-                with suppress(OSError, ValueError, IndexError):
-                    # utime and stime: fields 14 and 15, counted after the ")" of the name
-                    fields = Path(f"/proc/{pid}/stat").read_bytes().rsplit(b")", 1)[1].split()
-                    self._workers[int(pid)] = (int(fields[11]) + int(fields[12])) / tick
-        self._sampler_cpu = time.thread_time()
-
-    def _sample_workers_psutil(self, postmaster_pid: int) -> None:
-        import psutil
-
-        assert self.backend is not None
-        postmaster = psutil.Process(postmaster_pid)
-        worker = f"parallel worker for PID {self.backend.pid}"
-        side = f" {self.dbname} "
-        before = {p.pid for p in postmaster.children()}
-        known: dict[int, psutil.Process] = {}
-        while not self._stop.wait(0.05):
-            try:
-                for proc in postmaster.children():
-                    if proc.pid in known or proc.pid in before:
-                        continue
-                    with suppress(psutil.Error):
-                        cmdline = " ".join(proc.cmdline())
-                        if worker in cmdline or side in cmdline:
-                            known[proc.pid] = proc
-            except psutil.Error:
-                pass
-            for pid, proc in known.items():
-                with suppress(psutil.Error):
-                    self._workers[pid] = sum(proc.cpu_times()[:2])
+                with suppress(*probe.errors):
+                    self._workers[pid] = probe.cpu(pid)
         self._sampler_cpu = time.thread_time()
 
     def __enter__(self) -> Meter:
@@ -182,6 +151,54 @@ class Meter:
         if self.server is not None:
             cpu += f" + server {self.server:5.2f} s = {self.client + self.server:5.2f} s"
         return f"{label:<12} wall {self.wall:6.2f} s  {cpu}  {extra}".rstrip()
+
+
+@dataclass(frozen=True)
+class _Probe:
+    """How the meter lists the postmaster's children and reads their title and CPU seconds;
+    ``errors``: what a process that ended between two reads raises."""
+
+    children: Callable[[], list[int]]
+    cmdline: Callable[[int], str]
+    cpu: Callable[[int], float]
+    every: float
+    errors: tuple[type[BaseException], ...]
+
+
+def _proc_probe(postmaster: int) -> _Probe | None:
+    """Straight from /proc, or None where the kernel keeps no children list."""
+    listing = Path(f"/proc/{postmaster}/task/{postmaster}/children")
+    if not listing.exists():
+        return None
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def cpu(pid: int) -> float:
+        # utime and stime: fields 14 and 15, counted after the ")" of the name
+        fields = Path(f"/proc/{pid}/stat").read_bytes().rsplit(b")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / tick
+
+    return _Probe(
+        children=lambda: [int(pid) for pid in listing.read_text().split()],
+        cmdline=lambda pid: (
+            Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        ),
+        cpu=cpu,
+        every=0.01,
+        errors=(OSError, ValueError, IndexError),
+    )
+
+
+def _psutil_probe(postmaster: int) -> _Probe:
+    import psutil
+
+    parent = psutil.Process(postmaster)
+    return _Probe(
+        children=lambda: [p.pid for p in parent.children()],
+        cmdline=lambda pid: " ".join(psutil.Process(pid).cmdline()),
+        cpu=lambda pid: sum(psutil.Process(pid).cpu_times()[:2]),
+        every=0.05,
+        errors=(psutil.Error,),
+    )
 
 
 def frames(n: int, *, day: date, trace_base: int) -> tuple[pl.DataFrame, pl.DataFrame]:

@@ -108,16 +108,25 @@ def record_batches(
     )
 
 
-def migrate_all_but(
-    conn: psycopg.Connection, migration: str, work: Path, *, later: tuple[str, ...] = ()
-) -> Path:
-    """Migrate ``conn`` with every migration except ``migration`` and the ``later`` ones that
-    build on it (a copy of sql/ under ``work``): a ledger as it was before that migration
-    shipped. Returns the copy, to which the test puts the migrations back and migrates
-    again."""
+#: The migrations of the partitioned entries table, each building on the one before it.
+ENTRIES_PARTITIONED, DAY_PARTS_KEY, NATURAL_KEY = ENTRIES_MIGRATIONS = (
+    "0070_entries_partitioned_by_effective_date.sql",
+    "0071_entries_day_parts_key.sql",
+    "0072_entries_natural_key.sql",
+)
+
+
+def migrate_all_but(conn: psycopg.Connection, migration: str, work: Path) -> Path:
+    """Migrate ``conn`` with every migration except ``migration`` and those of
+    :data:`ENTRIES_MIGRATIONS` that build on it (a copy of sql/ under ``work``): a ledger as
+    it was before that migration shipped. Returns the copy, to which the test puts the
+    migrations back and migrates again."""
+    left_out = [migration]
+    if migration in ENTRIES_MIGRATIONS:
+        left_out += ENTRIES_MIGRATIONS[ENTRIES_MIGRATIONS.index(migration) + 1 :]
     sql_dir = work / "sql"
     shutil.copytree(SQL_DIR, sql_dir)
-    for name in (migration, *later):
+    for name in left_out:
         (sql_dir / name).unlink()
     migrate(conn, sql_dir=sql_dir)
     return sql_dir

@@ -15,6 +15,8 @@ import pytest
 from pipeline.store import SQL_DIR, DuplicateError, Ledger, StoreIntegrityError, migrate
 from pipeline.store.entries_load import days_with_rows_elsewhere
 from tests.pipeline._ledger_samples import (
+    ENTRIES_MIGRATIONS,
+    ENTRIES_PARTITIONED,
     ENTRY_CHECKS,
     check_constraints,
     entries_frame,
@@ -24,9 +26,6 @@ from tests.pipeline._ledger_samples import (
 )
 
 DAY = date(2026, 3, 3)
-MIGRATION = "0070_entries_partitioned_by_effective_date.sql"
-PARTS_MIGRATION = "0071_entries_day_parts_key.sql"  # builds on 0070
-KEY_MIGRATION = "0072_entries_natural_key.sql"  # builds on 0071
 
 
 def _partitions(conn: psycopg.Connection) -> dict[str, str]:
@@ -204,7 +203,7 @@ def test_entries_of_unknown_batches_are_refused_before_any_copy(ledger: Ledger, 
 def test_migration_keeps_the_entries_recorded_before_it(
     pg_empty: psycopg.Connection, account_protector, tmp_path: Path
 ) -> None:
-    sql_dir = migrate_all_but(pg_empty, MIGRATION, tmp_path, later=(PARTS_MIGRATION, KEY_MIGRATION))
+    sql_dir = migrate_all_but(pg_empty, ENTRIES_PARTITIONED, tmp_path)
     ledger = Ledger(pg_empty, account_protector)
     record_file(ledger, entries_frame(traces(1, 3)), effective=DAY, name="before.ach")
     entry_id = pg_empty.execute("SELECT min(id) FROM entries").fetchone()[0]
@@ -215,7 +214,7 @@ def test_migration_keeps_the_entries_recorded_before_it(
         (traces(1, 1)[0], entry_id),
     )
 
-    for name in (MIGRATION, PARTS_MIGRATION, KEY_MIGRATION):
+    for name in ENTRIES_MIGRATIONS:
         shutil.copy(SQL_DIR / name, sql_dir / name)
     assert [m.version for m in migrate(pg_empty, sql_dir=sql_dir)] == [70, 71, 72]
 

@@ -21,7 +21,9 @@ from pipeline.store import (
     migrate,
 )
 from tests.pipeline._ledger_samples import (
+    DAY_PARTS_KEY,
     ENTRY_CHECKS,
+    NATURAL_KEY,
     check_constraints,
     entries_frame,
     migrate_all_but,
@@ -30,8 +32,6 @@ from tests.pipeline._ledger_samples import (
 )
 
 DAY = date(2026, 3, 3)
-MIGRATION = "0071_entries_day_parts_key.sql"
-KEY_MIGRATION = "0072_entries_natural_key.sql"  # builds on 0071
 
 
 @pytest.fixture(autouse=True)
@@ -271,14 +271,14 @@ def test_the_small_path_and_the_parts_path_make_the_same_day(ledger: Ledger, pg_
 def test_migration_widens_the_key_of_a_ledger_holding_entries(
     pg_empty: psycopg.Connection, account_protector, tmp_path: Path
 ) -> None:
-    sql_dir = migrate_all_but(pg_empty, MIGRATION, tmp_path, later=(KEY_MIGRATION,))
+    sql_dir = migrate_all_but(pg_empty, DAY_PARTS_KEY, tmp_path)
     ledger = Ledger(pg_empty, account_protector)
     # before 0071 the parent's key has no trace_number: every new day is one plain table
     record_file(ledger, entries_frame(traces(1, 5)), effective=DAY, name="before.ach")
     _copy_an_entry_to_the_default_partition(pg_empty)
     assert sorted(_children(pg_empty, "entries")) == ["entries_20260303", "entries_default"]
 
-    shutil.copy(SQL_DIR / MIGRATION, sql_dir / MIGRATION)
+    shutil.copy(SQL_DIR / DAY_PARTS_KEY, sql_dir / DAY_PARTS_KEY)
     assert [m.version for m in migrate(pg_empty, sql_dir=sql_dir)] == [71]
 
     keys = _keys_of_entries(pg_empty)
@@ -302,14 +302,14 @@ def test_the_natural_key_migration_rebuilds_every_level_of_a_ledger_holding_entr
     """0072 on a ledger with a small day (a plain partition), a big day loaded in parts (a
     partitioned partition) and a row in the default partition: every table at every level
     gets the natural key and the id index, under the names errors rely on."""
-    sql_dir = migrate_all_but(pg_empty, KEY_MIGRATION, tmp_path)
+    sql_dir = migrate_all_but(pg_empty, NATURAL_KEY, tmp_path)
     ledger = Ledger(pg_empty, account_protector)
     record_file(ledger, entries_frame(traces(1, 3)), effective=DAY, name="small.ach")
     record_file(ledger, entries_frame(traces(1, 6)), effective=date(2026, 3, 4), name="big.ach")
     _copy_an_entry_to_the_default_partition(pg_empty)
     ids_before = pg_empty.execute("SELECT id, trace_number FROM entries ORDER BY id").fetchall()
 
-    shutil.copy(SQL_DIR / KEY_MIGRATION, sql_dir / KEY_MIGRATION)
+    shutil.copy(SQL_DIR / NATURAL_KEY, sql_dir / NATURAL_KEY)
     assert [m.version for m in migrate(pg_empty, sql_dir=sql_dir)] == [72]
 
     keys = _keys_of_entries(pg_empty)

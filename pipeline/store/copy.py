@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import itertools
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 
 import polars as pl
@@ -84,16 +84,27 @@ def _columnar_ok(pg_type: str, dtype: pl.DataType) -> bool:
     )
 
 
-def _columnar_body(
+# Rows per piece the encoder turns into COPY bytes (about 2.5 MB of ledger entries). Big
+# pieces cost more than their bytes: on this machine a fresh page of memory costs ~4 µs to
+# fault in, and a 17 MB piece is a fresh allocation each time (encoding 1M entries as one
+# piece 0.25-1.15 s, in pieces of 16,384 rows 0.11 s). Pieces this size reuse the allocator's
+# memory.
+PIECE_ROWS = 16_384
+
+
+def _columnar_pieces(
     encoder: ArrowToPostgresBinaryEncoder,
     frame: pl.DataFrame,
     cols: Sequence[str],
     types: Sequence[str],
-) -> bytes:
-    """The binary COPY tuples of ``frame``'s ``cols``, encoded column-wise by ``encoder``.
+) -> Iterator[memoryview]:
+    """The binary COPY tuples of ``frame``'s ``cols``, encoded column-wise by ``encoder``,
+    :data:`PIECE_ROWS` rows at a time.
 
+    Each piece is a memoryview, so the COPY writer's slicing into messages copies nothing.
     Casting is strict: a value that does not fit its column (e.g. 70000 into a smallint) is
-    refused here, as psycopg's dumper refuses it on the per-row path.
+    refused here, before any of the frame is sent, as psycopg's dumper refuses it on the
+    per-row path.
     """
     for c, t in zip(cols, types, strict=True):
         if not _columnar_ok(t, frame.schema[c]):
@@ -105,11 +116,12 @@ def _columnar_body(
     except pl.exceptions.PolarsError as exc:
         raise StoreError(f"a value does not fit its column's type: {exc}") from exc
     table = cast.to_arrow(compat_level=pl.CompatLevel.oldest())
-    return b"".join(encoder.write_batch(batch) for batch in table.to_batches())
+    for batch in table.to_batches(max_chunksize=PIECE_ROWS):
+        yield memoryview(encoder.write_batch(batch))
 
 
 def _encoder(cols: Sequence[str], types: Sequence[str]) -> ArrowToPostgresBinaryEncoder:
-    """A pgpq encoder for the Arrow schema :func:`_columnar_body` casts the columns to."""
+    """A pgpq encoder for the Arrow schema :func:`_columnar_pieces` casts the columns to."""
     schema = pl.Schema({c: _COLUMNAR[t] for c, t in zip(cols, types, strict=True)})
     empty = pl.DataFrame(schema=schema).to_arrow(compat_level=pl.CompatLevel.oldest())
     return ArrowToPostgresBinaryEncoder(empty.schema)
@@ -209,7 +221,8 @@ def copy_frames(
             with cur.copy(statement, writer=QueuedLibpqWriter(cur)) as copy:
                 copy.write(encoder.write_header())
                 for frame in itertools.chain([first], pending):
-                    copy.write(_columnar_body(encoder, frame, cols, target_types))
+                    for piece in _columnar_pieces(encoder, frame, cols, target_types):
+                        copy.write(piece)
                     loaded += frame.height
                 copy.write(encoder.finish())
             return loaded

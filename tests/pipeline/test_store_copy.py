@@ -118,8 +118,10 @@ def test_aware_timestamps_go_column_wise_and_store_the_same_instants(
     )
     assert copy_module._columnar_ok("timestamptz", frame.schema["at_ms"])
     calls: list[int] = []
-    real_body = copy_module._columnar_body
-    monkeypatch.setattr(copy_module, "_columnar_body", lambda *a: calls.append(1) or real_body(*a))
+    real_pieces = copy_module._columnar_pieces
+    monkeypatch.setattr(
+        copy_module, "_columnar_pieces", lambda *a: calls.append(1) or real_pieces(*a)
+    )
     assert copy_frame(pg_conn, "t", frame) == len(instants)
     assert calls, "aware timestamps should take the column-wise path"
     columnar = _read(pg_conn)

@@ -222,7 +222,8 @@ def copy_frames(
                 copy.write(encoder.write_header())
                 for frame in itertools.chain([first], pending):
                     for piece in _columnar_pieces(encoder, frame, cols, target_types):
-                        copy.write(piece)
+                        if piece:  # pgpq holds small pieces back until it has ~1 MB
+                            copy.write(piece)
                     loaded += frame.height
                 copy.write(encoder.finish())
             return loaded

@@ -54,6 +54,34 @@ def test_column_wise_copy_stores_what_the_per_row_copy_stores(
     assert bytes(columnar[3][7]) == bytes(range(256))
 
 
+def test_frames_are_sent_in_pieces_that_add_up_to_every_row_in_order(
+    pg_conn: psycopg.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pieces of at most 3 rows, across two frames of one COPY: the rows arrive once each, in
+    order, as one piece per frame would have sent them. (pgpq holds small pieces back until
+    it has about a megabyte, or until the COPY ends.)"""
+    pg_conn.execute(TABLE)
+    frames = [pl.concat([FRAME, FRAME, FRAME]).head(10), FRAME]
+    assert copy_frames(pg_conn, "t", frames, columns=FRAME.columns) == 14
+    whole = _read(pg_conn)
+    pg_conn.execute("TRUNCATE t")
+    pieces = 0
+    real_pieces = copy_module._columnar_pieces
+
+    def counted(*args: object) -> object:
+        nonlocal pieces
+        for piece in real_pieces(*args):  # type: ignore[arg-type]
+            pieces += 1
+            yield piece
+
+    monkeypatch.setattr(copy_module, "PIECE_ROWS", 3)
+    monkeypatch.setattr(copy_module, "_columnar_pieces", counted)
+    assert copy_frames(pg_conn, "t", frames, columns=FRAME.columns) == 14
+    assert pieces >= 4 + 2  # 10 rows in 3+3+3+1 (or more, per chunk), then 4 in 3+1
+    assert _read(pg_conn) == whole
+    assert len(whole) == 14
+
+
 def test_char_columns_take_text(pg_conn: psycopg.Connection) -> None:
     """bpchar has no binary dumper in psycopg (the per-row path refuses it); pgpq's text is
     what bpcharrecv reads."""

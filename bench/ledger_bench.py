@@ -10,7 +10,8 @@ dropped. Printed figures (shared machine: expect ±50 % noise):
                 about 0.7 s", 0.64-0.73 s in the platform findings): psycopg's binary COPY of
                 1M narrow Python tuples (id, 15-digit trace, amount, reference) through
                 write_row into a table without keys, measured now. Machines (and one machine
-                from hour to hour) differ by 2×; the ratio of a line to this one does not
+                from hour to hour) differ by 2×: read each line against this one, not only
+                by its wall time
 * protect     — AES-GCM + keyed hash + last4 of every account (Python, per distinct value)
 * copy-bare   — the same COPY into a WAL-logged table without constraints/indexes (baseline)
 * copy        — the protected entries loaded into ``entries`` by the ledger's loader
@@ -163,8 +164,7 @@ class Meter:
 def _settle(conn: psycopg.Connection) -> None:
     """Write out what the lines before wrote, outside the timing: a CHECKPOINT (if this role
     may) and a sync. Without it a line starts with the previous line's 300-500 MB of WAL and
-    pages still being written back and a checkpoint due, and on this machine pays for them:
-    the same load took 3.7-5 s right after ``copy-bare``, 2.3-2.8 s after a sync."""
+    pages still being written back and a checkpoint due, and its timing pays for them."""
     if conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
         with suppress(psycopg.errors.InsufficientPrivilege):
             conn.execute("CHECKPOINT")

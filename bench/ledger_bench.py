@@ -24,6 +24,10 @@ dropped. Printed figures (shared machine: expect ±50 % noise):
                 for one day): that day's partition exists, in parts bounded by its traces;
                 these traces lie above them, so they become new parts, loaded the same way
                 (before: through the parts' live indexes, 5.7-7.7 s)
+* copy-after-small — 1M entries for a day whose first file was small (1,000 entries, loaded
+                before, outside the timing): that file made the day's first part, bounded by
+                its traces, so these become new parts too (before: the small file made a
+                plain partition and these went through its live indexes, 5.7-8.9 s)
 * record      — the whole ``Ledger.record_outbound_file`` (one transaction: file row,
                 batches, join, COPY), given already-protected accounts
 * end-to-end  — record_outbound_file from clear account numbers (protect + record)
@@ -158,7 +162,7 @@ class Meter:
         cpu = f"cpu client {self.client:5.2f} s"
         if self.server is not None:
             cpu += f" + server {self.server:5.2f} s = {self.client + self.server:5.2f} s"
-        return f"{label:<12} wall {self.wall:6.2f} s  {cpu}  {extra}".rstrip()
+        return f"{label:<16} wall {self.wall:6.2f} s  {cpu}  {extra}".rstrip()
 
 
 def _settle(conn: psycopg.Connection) -> None:
@@ -399,6 +403,17 @@ def run(n: int, url: str | None) -> None:
             load_entries(conn, again, columns=again.columns)
         path = "new parts of that day" if n >= threshold else "that day's live indexes"
         print(m.line("copy-live", f"({n / m.wall:,.0f} rows/s wall; {path})"))
+        small_day = rows.with_columns(pl.lit(date(2026, 2, 26)).alias("effective_date"))
+        with conn.transaction():
+            load_entries(conn, small_day.head(1_000), columns=small_day.columns)
+        with Meter(conn) as m, conn.transaction():
+            load_entries(conn, small_day.slice(1_000), columns=small_day.columns)
+        print(
+            m.line(
+                "copy-after-small",
+                f"({(n - 1_000) / m.wall:,.0f} rows/s wall; a day whose first file was small)",
+            )
+        )
 
         modifier = ledger.allocate_file_id_modifier(ORIGIN, DEST, day)
         with Meter(conn) as m:

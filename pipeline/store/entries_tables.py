@@ -209,6 +209,34 @@ def load_new_day(
     return loaded
 
 
+def load_part(
+    conn: psycopg.Connection,
+    day: date,
+    parent: str,
+    number: int,
+    bounds: Bounds,
+    rows: pl.DataFrame,
+    prepare: Prepare | None,
+    columns: Sequence[str],
+    indexes: Sequence[ParentIndex],
+) -> tuple[int, str]:
+    """On the caller's connection: COPY ``rows`` (all within ``bounds``) into a fresh table,
+    index it by sorting and attach it to ``parent`` (a day partitioned by trace_number) as
+    its part ``<parent>_<number>`` for the trace range ``bounds``. Returns the rows loaded
+    and the name of the part's bound CHECK, which the caller drops after its last ATTACH
+    (attaching the day to ``entries`` is spared a scan by it too)."""
+    suffix = f"{day:%Y%m%d}_{number}"
+    table = f"{parent}_{number}"
+    create_like_entries(conn, table)
+    check = add_bound(conn, table, day, bounds)
+    loaded = copy_fresh(
+        conn, table, chunked(rows, prepare), columns, constant_columns(rows, columns)
+    )
+    build_indexes(conn, table, suffix, indexes)
+    attach(conn, parent, table, *bounds)
+    return loaded, check
+
+
 def copy_fresh(
     conn: psycopg.Connection,
     table: str,

@@ -118,12 +118,10 @@ ENTRIES_PARTITIONED, DAY_PARTS_KEY, NATURAL_KEY = ENTRIES_MIGRATIONS = (
 
 def migrate_all_but(conn: psycopg.Connection, migration: str, work: Path) -> Path:
     """Migrate ``conn`` with every migration except ``migration`` and those of
-    :data:`ENTRIES_MIGRATIONS` that build on it (a copy of sql/ under ``work``): a ledger as
-    it was before that migration shipped. Returns the copy, to which the test puts the
-    migrations back and migrates again."""
-    left_out = [migration]
-    if migration in ENTRIES_MIGRATIONS:
-        left_out += ENTRIES_MIGRATIONS[ENTRIES_MIGRATIONS.index(migration) + 1 :]
+    :data:`ENTRIES_MIGRATIONS` numbered after it, which reshape the table it changes (a copy
+    of sql/ under ``work``): a ledger as it was before that migration shipped. Returns the
+    copy, to which the test puts the migrations back and migrates again."""
+    left_out = [migration, *(later for later in ENTRIES_MIGRATIONS if later > migration)]
     sql_dir = work / "sql"
     shutil.copytree(SQL_DIR, sql_dir)
     for name in left_out:

@@ -250,7 +250,8 @@ def test_a_killed_loads_staging_tables_are_dropped_by_the_next_load(
 
 
 def test_the_small_path_and_the_parts_path_make_the_same_day(ledger: Ledger, pg_conn) -> None:
-    """Below the threshold a new day is one plain partition, with the parent's key."""
+    """Below the threshold a new day is partitioned by trace number too, with one part bounded
+    by its traces, loaded on the caller's connection; every level carries the parent's key."""
     record_file(ledger, entries_frame(traces(1, 3)), effective=DAY)
     record_file(ledger, entries_frame(traces(1, 4)), effective=date(2026, 3, 4), name="big")
     kinds = dict(
@@ -259,13 +260,48 @@ def test_the_small_path_and_the_parts_path_make_the_same_day(ledger: Ledger, pg_
             " WHERE relname IN ('entries_20260303', 'entries_20260304')"
         ).fetchall()
     )
-    assert kinds == {"entries_20260303": "r", "entries_20260304": "p"}
+    assert kinds == {"entries_20260303": "p", "entries_20260304": "p"}
+    low, high = traces(1, 1)[0], traces(3, 1)[0] + "0"
+    assert _children(pg_conn, "entries_20260303") == {
+        "entries_20260303_1": f"FOR VALUES FROM ('{low}') TO ('{high}')"
+    }
+    assert len(_children(pg_conn, "entries_20260304")) == 2
+    assert check_constraints(pg_conn, "entries_20260303_1") == ENTRY_CHECKS
     keys = pg_conn.execute(
         "SELECT conrelid::regclass::text, pg_get_constraintdef(oid) FROM pg_constraint"
         " WHERE contype = 'p' AND conrelid::regclass::text LIKE 'entries\\_2026%' ORDER BY 1"
     ).fetchall()
     assert {d for _, d in keys} == {"PRIMARY KEY (trace_number, effective_date)"}
-    assert len(keys) == 4  # the small day, the big day and its two parts
+    assert len(keys) == 5  # each day, the small day's part and the big day's two parts
+    assert _tables(pg_conn, "entries\\_stage\\_%") == []
+
+
+def test_a_big_file_after_a_small_first_one_for_the_day_gets_parts_of_its_own(
+    ledger: Ledger, pg_conn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The case a plain partition for the small first file made slow: the big file went
+    through its live indexes. Now its traces, above the small part's range, become new parts
+    loaded by side connections; a trace of the small file repeated is still refused."""
+    record_file(ledger, entries_frame(traces(1, 2)), effective=DAY, name="small")
+    assert sorted(_children(pg_conn, "entries_20260303")) == ["entries_20260303_1"]
+    sides: list[int] = []
+    real = entries_sides._run_sides
+    monkeypatch.setattr(
+        entries_sides,
+        "_run_sides",
+        lambda side_conns, *args: sides.append(len(side_conns)) or real(side_conns, *args),
+    )
+    with pytest.raises(DuplicateError) as info:
+        record_file(ledger, entries_frame(traces(2, 1) + traces(3, 6)), effective=DAY, name="b")
+    assert info.value.constraint == "entries_trace_effective_key"
+    record_file(ledger, entries_frame(traces(3, 6)), effective=DAY, name="big")
+    assert sides[-1] == 2
+    parts = _children(pg_conn, "entries_20260303")
+    assert sorted(parts) == [f"entries_20260303_{n}" for n in (1, 2, 3)]
+    assert parts["entries_20260303_2"].startswith(f"FOR VALUES FROM ('{traces(3, 1)[0]}')")
+    assert _count(pg_conn, "entries_20260303_1") == 2
+    assert _count(pg_conn, "entries_20260303_2") + _count(pg_conn, "entries_20260303_3") == 6
+    assert ledger.entries_frame().get_column("trace_number").to_list() == traces(1, 8)
 
 
 def test_migration_widens_the_key_of_a_ledger_holding_entries(
@@ -299,12 +335,15 @@ def test_migration_widens_the_key_of_a_ledger_holding_entries(
 def test_the_natural_key_migration_rebuilds_every_level_of_a_ledger_holding_entries(
     pg_empty: psycopg.Connection, account_protector, tmp_path: Path
 ) -> None:
-    """0072 on a ledger with a small day (a plain partition), a big day loaded in parts (a
-    partitioned partition) and a row in the default partition: every table at every level
-    gets the natural key and the id index, under the names errors rely on."""
+    """0072 on a ledger with a small day (a plain partition, as versions before trace-range
+    parts for small days made it), a big day loaded in parts (a partitioned partition) and a
+    row in the default partition: every table at every level gets the natural key and the id
+    index, under the names errors rely on."""
     sql_dir = migrate_all_but(pg_empty, NATURAL_KEY, tmp_path)
     ledger = Ledger(pg_empty, account_protector)
-    record_file(ledger, entries_frame(traces(1, 3)), effective=DAY, name="small.ach")
+    with pytest.MonkeyPatch.context() as earlier_version:
+        earlier_version.setattr(entries_load, "_load_new_day_in_parts", entries_load.load_new_day)
+        record_file(ledger, entries_frame(traces(1, 3)), effective=DAY, name="small.ach")
     record_file(ledger, entries_frame(traces(1, 6)), effective=date(2026, 3, 4), name="big.ach")
     _copy_an_entry_to_the_default_partition(pg_empty)
     ids_before = pg_empty.execute("SELECT id, trace_number FROM entries ORDER BY id").fetchall()

@@ -8,7 +8,9 @@ A scratch database (as ``ledger_bench.py`` makes it) gets ``--days`` effective d
 ``--returns`` R01 returns on entries drawn at random. Printed: the load, then wall seconds of
 ``rate_counted_returns`` (every counted return joined to its entry by id: one probe per day's
 partition in a nested loop, or one hash join), ``return_rates_by_originator`` for one report
-date (what compliance reads), and the run's ``returns_frame`` read. A plan that joins by
+date (what compliance reads), each first with the server's defaults (as compliance's psql
+session reads them; JIT where the server has it) and then as achpipe's own sessions run
+them (``SESSION_SETTINGS``: JIT off), and the run's ``returns_frame`` read. A plan that joins by
 nested loop over every partition shows up here as seconds per thousand returns.
 """
 
@@ -29,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ledger_bench import bench_ledger, embedded_server, frames, loadable_rows
 
 from pipeline.store import load_entries
+from pipeline.store.database import SESSION_SETTINGS
 
 FIRST_DAY = date(2025, 6, 2)
 
@@ -80,10 +83,18 @@ def run(days: int, per_day: int, returns: int, url: str | None) -> None:
                 (report_day,),
             ),
         ]
-        for label, query, params in timed:
-            started = time.perf_counter()
-            (count,) = conn.execute(query, params).fetchone()
-            print(f"{label:<12} {time.perf_counter() - started:6.2f} s  ({count:,} rows)")
+        # first as a psql session of compliance gets them (the server's defaults, JIT if it
+        # has it), then as achpipe's own sessions run (SESSION_SETTINGS: JIT off)
+        server_jit = conn.execute("SHOW jit").fetchone()[0]
+        for settings, note in ((None, f"server default, jit={server_jit}"), (SESSION_SETTINGS, "")):
+            for name, value in (settings or {}).items():
+                conn.execute("SELECT set_config(%s, %s, false)", (name, value))
+            note = note or ", ".join(f"{k}={v}" for k, v in SESSION_SETTINGS.items())
+            for label, query, params in timed:
+                started = time.perf_counter()
+                (count,) = conn.execute(query, params).fetchone()
+                elapsed = time.perf_counter() - started
+                print(f"{label:<12} {elapsed:6.2f} s  ({count:,} rows; {note})")
         started = time.perf_counter()
         frame = ledger.returns_frame()
         print(f"returns read {time.perf_counter() - started:6.2f} s  ({frame.height:,} rows)")

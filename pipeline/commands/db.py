@@ -73,21 +73,31 @@ def migrate_command(ctx: click.Context, config: Path | None, as_json: bool) -> N
         click.echo(f"{target.redacted}: up to date")
 
 
-def _row_counts(conn: Any) -> dict[str, int]:
+# The tables of the schema that are not partitions of another, and for a partitioned one how
+# many partitions hang directly under it (entries: one per effective date, and the default).
+# Partitions are counted in their parent: listing each would print a line per day of the
+# ledger (two for a day loaded in parts) and count every entry once per level.
+_TOP_LEVEL_TABLES = (
+    "SELECT c.relname,"
+    "       CASE WHEN c.relkind = 'p' THEN"
+    "            (SELECT count(*) FROM pg_inherits i WHERE i.inhparent = c.oid) END"
+    " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+    " WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relispartition"
+    " ORDER BY c.relname"
+)
+
+
+def _row_counts(conn: Any) -> tuple[dict[str, int], dict[str, int]]:
+    """Rows of every top-level table, and the partition count of each partitioned one."""
     with translate_errors("counting rows"):
-        tables = [
-            r[0]
-            for r in conn.execute(
-                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
-                " AND table_type = 'BASE TABLE' ORDER BY table_name"
-            ).fetchall()
-        ]
-        return {
-            t: conn.execute(
-                sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(t))
+        tables = conn.execute(_TOP_LEVEL_TABLES).fetchall()
+        counts = {
+            name: conn.execute(
+                sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(name))
             ).fetchone()[0]
-            for t in tables
+            for name, _ in tables
         }
+        return counts, {name: parts for name, parts in tables if parts is not None}
 
 
 @db.command("status")
@@ -98,7 +108,7 @@ def status_command(ctx: click.Context, config: Path | None, as_json: bool) -> No
     """Applied and pending migrations and row counts; exit 1 if an applied file changed."""
     with open_database(_database_config(ctx, config)) as (conn, target):
         status = migration_status(conn)
-        counts = _row_counts(conn)
+        counts, partitions = _row_counts(conn)
     if as_json:
         click.echo(
             json.dumps(
@@ -118,6 +128,7 @@ def status_command(ctx: click.Context, config: Path | None, as_json: bool) -> No
                     "changed": status.changed,
                     "unknown": status.unknown,
                     "row_counts": counts,
+                    "partitions": partitions,
                     "ok": status.ok,
                 }
             )
@@ -139,7 +150,9 @@ def status_command(ctx: click.Context, config: Path | None, as_json: bool) -> No
             click.echo("rows:")
             width = max(len(t) for t in counts)
             for table, n in counts.items():
-                click.echo(f"  {table:<{width}}  {n:>12,}")
+                parts = partitions.get(table)
+                note = f"  ({parts} partition{'s' if parts != 1 else ''})" if parts else ""
+                click.echo(f"  {table:<{width}}  {n:>12,}{note}")
     if not status.ok:
         if not as_json:
             click.echo(

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 
 import psycopg
 from click.testing import CliRunner
 
 from pipeline.cli import cli
+from pipeline.store import Ledger
+from tests.pipeline._ledger_samples import entries_frame, record_file, traces
 
 
 def test_migrate_status_url(pg_empty_url: str) -> None:
@@ -37,6 +40,28 @@ def test_migrate_status_url(pg_empty_url: str) -> None:
     assert "differ" in broken.stderr
     refused = runner.invoke(cli, ["db", "migrate"], env=env)
     assert refused.exit_code == 1 and "must never change" in refused.stderr
+
+
+def test_status_counts_a_partitioned_table_once(
+    pg_empty_url: str, pg_empty: psycopg.Connection, account_protector
+) -> None:
+    """entries' days (and a day's parts) are not lines of their own: the ledger's rows are
+    counted once, under entries, beside how many partitions it has."""
+    runner = CliRunner()
+    env = {"DATABASE_URL": pg_empty_url}
+    assert runner.invoke(cli, ["db", "migrate"], env=env).exit_code == 0
+    ledger = Ledger(pg_empty, account_protector)
+    record_file(ledger, entries_frame(traces(1, 3)), effective=date(2026, 3, 3), name="a")
+    record_file(ledger, entries_frame(traces(4, 2)), effective=date(2026, 3, 4), name="b")
+    status = json.loads(runner.invoke(cli, ["db", "status", "--json"], env=env).stdout)
+    counts = status["row_counts"]
+    assert counts["entries"] == 5 and counts["outbound_files"] == 2
+    assert not [t for t in counts if t.startswith("entries_2026") or t == "entries_default"]
+    assert status["partitions"] == {"entries": 3}  # two days and the default
+    text = runner.invoke(cli, ["db", "status"], env=env).stdout
+    assert [line.split() for line in text.splitlines() if line.split()[:1] == ["entries"]] == [
+        ["entries", "5", "(3", "partitions)"]
+    ]
 
 
 def test_url_is_redacted(tmp_path) -> None:  # type: ignore[no-untyped-def]

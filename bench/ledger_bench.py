@@ -28,6 +28,9 @@ dropped. Printed figures (shared machine: expect ±50 % noise):
                 before, outside the timing): that file made the day's first part, bounded by
                 its traces, so these become new parts too (before: the small file made a
                 plain partition and these went through its live indexes, 5.7-8.9 s)
+* copy-named  — ``copy`` for another new day with an individual name (22 characters) and ID
+                (15) in every row, as a PPD file carries them; the other lines leave both
+                empty (NULL)
 * record      — the whole ``Ledger.record_outbound_file`` (one transaction: file row,
                 batches, join, COPY), given already-protected accounts
 * end-to-end  — record_outbound_file from clear account numbers (protect + record)
@@ -414,6 +417,17 @@ def run(n: int, url: str | None) -> None:
                 f"({(n - 1_000) / m.wall:,.0f} rows/s wall; a day whose first file was small)",
             )
         )
+
+        i = pl.int_range(0, n, dtype=pl.Int64)
+        named = rows.with_columns(
+            (pl.lit("PAYEE ") + i.cast(pl.String)).str.pad_end(22).alias("individual_name"),
+            (pl.lit("ID") + i.cast(pl.String).str.zfill(13)).alias("individual_id"),
+            pl.lit(date(2026, 2, 25)).alias("effective_date"),
+        )
+        with Meter(conn) as m, conn.transaction():
+            load_entries(conn, named, columns=named.columns)
+        print(m.line("copy-named", f"({n / m.wall:,.0f} rows/s wall; names and IDs as in PPD)"))
+        del named
 
         modifier = ledger.allocate_file_id_modifier(ORIGIN, DEST, day)
         with Meter(conn) as m:

@@ -21,7 +21,7 @@ APPLICATION_NAME = "achpipe"
 # partition per effective date (and part), and a server with JIT compiles code for each
 # partition's scan once a plan's cost passes jit_above_cost. On a year-like ledger (250 days,
 # 50,000 returns) the compliance view took 2.3 s with JIT, of which 1.5 s compiling 3,272
-# functions, and 0.75 s without (bench/rate_views_bench.py). The embedded server has no JIT.
+# functions, and 0.6-0.75 s without (bench/rate_views_bench.py). The embedded server has no JIT.
 SESSION_SETTINGS: dict[str, str] = {"jit": "off"}
 
 

@@ -182,7 +182,7 @@ def _load_new_day_in_parts(
         )
     else:
         loaded, check = load_part(conn, day, part, 1, (low, high), rows, prepare, columns, indexes)
-        checks = [(f"{part}_1", check)]
+        checks = [check]
     attach(conn, "entries", part, day, day + timedelta(days=1))
     for table, check in checks:  # after the last ATTACH, which they spare a scan
         drop_constraint(conn, table, check)

@@ -31,13 +31,10 @@ from pipeline.store.entries_tables import (
     Bounds,
     ParentIndex,
     Prepare,
-    add_bound,
     attach,
-    build_indexes,
     chunked,
     constant_columns,
-    copy_fresh,
-    create_like_entries,
+    fill_fresh_table,
 )
 from pipeline.store.errors import StoreError, StoreIntegrityError, translate_errors
 
@@ -231,7 +228,7 @@ def _stage(
 ) -> int:
     """In the side connection's own transaction, committed on success: a staging table
     bounded to ``day`` and the trace range, its rows COPYed in (FREEZE; ``constants`` filled
-    in by DEFAULTs, :func:`copy_fresh`), its indexes built.
+    in by DEFAULTs) and its indexes built (:func:`fill_fresh_table`).
     No parallel index workers: they would only compete with the other parts' backends."""
     with translate_errors(f"loading rows into {stage}"), side.transaction():
         side.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(_SIDE_LOCK_TIMEOUT)))
@@ -240,11 +237,10 @@ def _stage(
         side.execute(
             sql.SQL("SET LOCAL backend_flush_after = {}").format(sql.Literal(_FLUSH_AFTER))
         )
-        create_like_entries(side, stage)
-        add_bound(side, stage, day, bounds)
-        loaded = copy_fresh(side, stage, chunks, columns, constants)
         side.execute("SET LOCAL max_parallel_maintenance_workers = 0")
-        build_indexes(side, stage, suffix, indexes)
+        loaded, _ = fill_fresh_table(
+            side, stage, suffix, day, bounds, chunks, columns, indexes, constants
+        )
     return loaded
 
 

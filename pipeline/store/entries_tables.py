@@ -185,6 +185,29 @@ def attach(conn: psycopg.Connection, parent: str, part: str, low: object, high: 
     )
 
 
+def fill_fresh_table(
+    conn: psycopg.Connection,
+    table: str,
+    suffix: str,
+    day: date,
+    bounds: Bounds,
+    chunks: Iterator[pl.DataFrame],
+    columns: Sequence[str],
+    indexes: Sequence[ParentIndex],
+    constants: dict[str, object],
+) -> tuple[int, str]:
+    """The steps every new table of entries takes before its ATTACH: create ``table`` like
+    entries, bound it by a CHECK to ``day`` (and the trace range ``bounds``), COPY FREEZE
+    ``chunks`` into it (``constants`` filled in by DEFAULTs, :func:`copy_fresh`) and build the
+    parent's indexes by sorting, named parent + "_" + ``suffix``. Returns the rows loaded and
+    the bound CHECK's name, to drop after the last ATTACH it spares a scan."""
+    create_like_entries(conn, table)
+    check = add_bound(conn, table, day, bounds)
+    loaded = copy_fresh(conn, table, chunks, columns, constants)
+    build_indexes(conn, table, suffix, indexes)
+    return loaded, check
+
+
 def load_new_day(
     conn: psycopg.Connection,
     day: date,
@@ -193,17 +216,14 @@ def load_new_day(
     columns: Sequence[str],
     indexes: Sequence[ParentIndex],
 ) -> int:
-    """COPY one day's rows into a fresh table, index it by sorting (the parent's indexes,
-    named parent + "_" + YYYYMMDD) and attach it as the day's partition. The bound CHECK lets
-    ATTACH skip scanning the rows; it is dropped after. Columns with one value in every row
-    are filled in by DEFAULTs (:func:`copy_fresh`)."""
+    """Load one day's rows into a fresh table (:func:`fill_fresh_table`, indexes suffixed
+    YYYYMMDD) and attach it as the day's partition; its bound CHECK is dropped after."""
     suffix = f"{day:%Y%m%d}"
     table = f"entries_{suffix}"
-    create_like_entries(conn, table)
-    check = add_bound(conn, table, day)
-    constants = constant_columns(rows, columns)
-    loaded = copy_fresh(conn, table, chunked(rows, prepare), columns, constants)
-    build_indexes(conn, table, suffix, indexes)
+    loaded, check = fill_fresh_table(
+        conn, table, suffix, day, (None, None), chunked(rows, prepare), columns, indexes,
+        constant_columns(rows, columns),
+    )  # fmt: skip
     attach(conn, "entries", table, day, day + timedelta(days=1))
     drop_constraint(conn, table, check)
     return loaded
@@ -219,22 +239,19 @@ def load_part(
     prepare: Prepare | None,
     columns: Sequence[str],
     indexes: Sequence[ParentIndex],
-) -> tuple[int, str]:
-    """On the caller's connection: COPY ``rows`` (all within ``bounds``) into a fresh table,
-    index it by sorting and attach it to ``parent`` (a day partitioned by trace_number) as
-    its part ``<parent>_<number>`` for the trace range ``bounds``. Returns the rows loaded
-    and the name of the part's bound CHECK, which the caller drops after its last ATTACH
+) -> tuple[int, tuple[str, str]]:
+    """On the caller's connection: load ``rows`` (all within ``bounds``) into a fresh table
+    (:func:`fill_fresh_table`) and attach it to ``parent`` (a day partitioned by
+    trace_number) as its part ``<parent>_<number>`` for the trace range ``bounds``. Returns
+    the rows loaded and (part, bound CHECK), which the caller drops after its last ATTACH
     (attaching the day to ``entries`` is spared a scan by it too)."""
-    suffix = f"{day:%Y%m%d}_{number}"
     table = f"{parent}_{number}"
-    create_like_entries(conn, table)
-    check = add_bound(conn, table, day, bounds)
-    loaded = copy_fresh(
-        conn, table, chunked(rows, prepare), columns, constant_columns(rows, columns)
-    )
-    build_indexes(conn, table, suffix, indexes)
+    loaded, check = fill_fresh_table(
+        conn, table, f"{day:%Y%m%d}_{number}", day, bounds, chunked(rows, prepare), columns,
+        indexes, constant_columns(rows, columns),
+    )  # fmt: skip
     attach(conn, parent, table, *bounds)
-    return loaded, check
+    return loaded, (table, check)
 
 
 def copy_fresh(

@@ -24,6 +24,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import polars as pl
+import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -35,7 +36,7 @@ from pipeline.store import load_entries
 FIRST_DAY = date(2026, 1, 1)
 
 
-def _to_vault_schema(conn) -> None:  # type: ignore[no-untyped-def]
+def _to_vault_schema(conn: psycopg.Connection) -> None:
     """``entries`` without the ciphertext, with a 16-byte keyed hash."""
     conn.execute("ALTER TABLE entries DROP CONSTRAINT entries_account_hash_check")
     conn.execute("ALTER TABLE entries DROP COLUMN account_ciphertext")

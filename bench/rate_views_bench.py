@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ledger_bench import bench_ledger, embedded_server, frames, loadable_rows
 
 from pipeline.store import load_entries
-from pipeline.store.database import SESSION_SETTINGS
+from pipeline.store.database import SESSION_SETTINGS, apply_session_settings
 
 FIRST_DAY = date(2025, 6, 2)
 
@@ -86,10 +86,10 @@ def run(days: int, per_day: int, returns: int, url: str | None) -> None:
         # first as a psql session of compliance gets them (the server's defaults, JIT if it
         # has it), then as achpipe's own sessions run (SESSION_SETTINGS: JIT off)
         server_jit = conn.execute("SHOW jit").fetchone()[0]
-        for settings, note in ((None, f"server default, jit={server_jit}"), (SESSION_SETTINGS, "")):
-            for name, value in (settings or {}).items():
-                conn.execute("SELECT set_config(%s, %s, false)", (name, value))
-            note = note or ", ".join(f"{k}={v}" for k, v in SESSION_SETTINGS.items())
+        ours = ", ".join(f"{k}={v}" for k, v in SESSION_SETTINGS.items())
+        for ours_now, note in ((False, f"server default, jit={server_jit}"), (True, ours)):
+            if ours_now:
+                apply_session_settings(conn)
             for label, query, params in timed:
                 started = time.perf_counter()
                 (count,) = conn.execute(query, params).fetchone()

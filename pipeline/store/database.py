@@ -25,6 +25,12 @@ APPLICATION_NAME = "achpipe"
 SESSION_SETTINGS: dict[str, str] = {"jit": "off"}
 
 
+def apply_session_settings(conn: psycopg.Connection) -> None:
+    """Set :data:`SESSION_SETTINGS` for the rest of ``conn``'s session."""
+    for name, value in SESSION_SETTINGS.items():
+        conn.execute("SELECT set_config(%s, %s, false)", (name, value))
+
+
 def connect(
     url: str, *, connect_timeout: int = 10, application_name: str = APPLICATION_NAME
 ) -> psycopg.Connection:
@@ -41,8 +47,7 @@ def connect(
             application_name=application_name,
         )
         try:
-            for name, value in SESSION_SETTINGS.items():
-                conn.execute("SELECT set_config(%s, %s, false)", (name, value))
+            apply_session_settings(conn)
         except BaseException:
             conn.close()
             raise

@@ -19,8 +19,9 @@ Frames (every one has a 1-based ``line`` column — the physical line of the rec
                  file), the entry fields (``amount`` Int64 cents; identifiers are strings).
                  Positions 40-78 depend on the SEC code; the common names are
                  ``identification_number``, ``individual_name`` (receiver or receiving company
-                 name), ``discretionary_data`` (WEB/TEL payment type), plus ``check_serial_number``
-                 etc. for check SECs, ``number_of_addenda_records`` for CTX/IAT.
+                 name), ``discretionary_data`` (WEB/TEL payment type) — always columns, null
+                 where the layout has no such field — plus ``check_serial_number`` etc. for
+                 check SECs, ``number_of_addenda_records`` for CTX/IAT.
 ``addenda``      one row per addenda: ``batch_index``, ``entry_index``, ``addenda_position``
                  (1-based within its entry), ``addenda_type_code`` and the fields of every
                  addenda type present (null where a field does not apply).

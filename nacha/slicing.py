@@ -6,6 +6,9 @@ import polars as pl
 
 from nacha import layouts as L
 
+#: Entry fields of the standard layout (PPD, CCD, WEB …) that every entries frame has.
+COMMON_ENTRY_FIELDS = ("identification_number", "individual_name", "discretionary_data")
+
 
 def _slice(layout: L.Layout, raw: str = "raw") -> list[pl.Expr]:
     col = pl.col(raw)
@@ -46,7 +49,12 @@ def entries_from_records(entry_records: pl.DataFrame, keys: list[str]) -> pl.Dat
             else adv_trace
         )
         full = full.with_columns(trace.alias("trace_number"))
+    # the standard layout's names for 40-78 are always columns (null where a layout has no
+    # such field: XCK, TRC, the check SECs, COR, IAT), so code reading any file can select
+    # them; the SEC-specific fields come only with the layouts that carry them
+    missing = [name for name in COMMON_ENTRY_FIELDS if name not in full.columns]
     # the reader keeps batch/entry indexes of the million entries as UInt32 (memory)
     return full.drop("raw", "_layout", strict=False).with_columns(
-        pl.col("batch_index", "entry_index").cast(pl.Int64)
+        pl.col("batch_index", "entry_index").cast(pl.Int64),
+        *[pl.lit(None, dtype=pl.String).alias(name) for name in missing],
     )

@@ -176,9 +176,7 @@ def test_built_files_validate_and_reread_to_the_input(
         assert row["amount"] == int(whole) * 100 + int(cents)
         assert row["dfi_account_number"] == want["DFIAccountNumber"]
         assert row["rdfi_id"] + row["check_digit"] == want["routingNumber"]
-        # XCK has no name field (55-76 are the process control field and item research
-        # number): a file of XCK entries only has no individual_name column at all
-        assert row.get("individual_name") == want["individualName"]
+        assert row["individual_name"] == want["individualName"]
         rule = SEC_RULES[want["standardEntryClassCode"]]
         # ARC, BOC, RCK, POP, XCK: the identification is the check serial number (40-54)
         checks = rule.layout in CHECK_LAYOUTS

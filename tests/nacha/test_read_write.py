@@ -529,3 +529,25 @@ def test_assemble_skips_only_the_value_checks_of_trusted_entry_columns() -> None
         trusted_entry_columns=frozenset({"transaction_code"}),
     )
     assert content.splitlines()[2][1:3] == b"2X"  # written as given: the caller vouched
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "test/ach-xck-read/xck-debit.ach",
+        "test/ach-trc-read/trc-debit.ach",
+        "test/ach-iat-read/iat-credit.ach",
+    ],
+)
+def test_entries_always_have_the_standard_name_and_id_columns(name: str) -> None:
+    """A file of one SEC whose layout has no name or identification field (XCK, TRC, IAT)
+    still has the standard columns, null: code reading any file can select them."""
+    entries = read(corpus_bytes(name)).entries
+    for column in ("identification_number", "individual_name", "discretionary_data"):
+        assert entries.schema[column] == pl.String
+    missing = {
+        c
+        for c in ("identification_number", "individual_name", "discretionary_data")
+        if entries[c].null_count() == entries.height
+    }
+    assert missing, "this file was picked for a layout without one of these fields"

@@ -44,6 +44,7 @@ from nacha.codes import (
     RETURN_BY_CODE,
     parse_corrected_data,
 )
+from nacha.slicing import ensure_columns, entries_from_records
 
 _BATCH_FOR_JOINS = [
     "batch_index",
@@ -71,14 +72,6 @@ _ENTRY_FOR_JOINS = [
     "identification_number",
     "discretionary_data",
 ]
-
-
-def _ensure(
-    frame: pl.DataFrame, names: list[str], dtype: pl.DataType | None = None
-) -> pl.DataFrame:
-    missing = [n for n in names if n not in frame.columns]
-    dt = dtype if dtype is not None else pl.String()
-    return frame.with_columns([pl.lit(None, dtype=dt).alias(n) for n in missing])
 
 
 @dataclass(frozen=True)
@@ -158,16 +151,14 @@ class NachaFile:
     @cached_property
     def entries(self) -> pl.DataFrame:
         """The entry detail fields (sliced on first use: validation does not need them)."""
-        from nacha.slicing import entries_from_records
-
         return entries_from_records(self.entry_records, self.entry_layouts)
 
     # ------------------------------------------------------------------ convenience frames
 
     def _joined(self, addenda_type: str) -> pl.DataFrame:
         add = self.addenda.filter(pl.col("addenda_type_code") == addenda_type)
-        entries = _ensure(self.entries, _ENTRY_FOR_JOINS)
-        batches = _ensure(self.batches, _BATCH_FOR_JOINS)
+        entries = ensure_columns(self.entries, _ENTRY_FOR_JOINS)
+        batches = ensure_columns(self.batches, _BATCH_FOR_JOINS)
         ent = entries.select(
             [c for c in _ENTRY_FOR_JOINS] + [pl.col("line").alias("entry_line")]
         ).rename({"trace_number": "entry_trace_number"})
@@ -196,7 +187,7 @@ class NachaFile:
         dfi_account_number, rdfi_id, check_digit, rdfi_routing, discretionary_data,
         return_trace_number, original_return_reason_code, original_forward_payment_amount.
         """
-        j = _ensure(
+        j = ensure_columns(
             self._joined("99"),
             [
                 "return_reason_code",
@@ -208,7 +199,7 @@ class NachaFile:
                 "original_return_reason_code",
             ],
         )
-        j = _ensure(j, ["original_forward_payment_amount"], pl.Int64())
+        j = ensure_columns(j, ["original_forward_payment_amount"], pl.Int64())
         codes = pl.DataFrame(
             {
                 "return_reason_code": list(RETURN_BY_CODE),
@@ -271,7 +262,7 @@ class NachaFile:
         identification_number, dfi_account_number, rdfi_id, check_digit, rdfi_routing,
         discretionary_data.
         """
-        j = _ensure(
+        j = ensure_columns(
             self._joined("98"),
             [
                 "change_code",
@@ -350,7 +341,7 @@ class NachaFile:
 
     def iter_batches(self) -> Iterator[Batch]:
         """Batches with their entries as dataclasses (for people and tests; not bulk)."""
-        entries = _ensure(self.entries, _ENTRY_FOR_JOINS)
+        entries = ensure_columns(self.entries, _ENTRY_FOR_JOINS)
         addenda_by_entry: dict[int, list[dict[str, object]]] = {}
         for row in self.addenda.iter_rows(named=True):
             clean = {k: v for k, v in row.items() if v is not None}
@@ -396,7 +387,7 @@ class NachaFile:
                     addenda=tuple(addenda_by_entry.get(int(row["entry_index"]), ())),
                 )
             )
-        batches = _ensure(
+        batches = ensure_columns(
             self.batches,
             ["company_name", "total_debit_entry_dollar_amount", "total_credit_entry_dollar_amount"],
         )

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import polars as pl
 
 from nacha import layouts as L
 
 #: Entry fields of the standard layout (PPD, CCD, WEB …) that every entries frame has.
 COMMON_ENTRY_FIELDS = ("identification_number", "individual_name", "discretionary_data")
+
+
+def ensure_columns(
+    frame: pl.DataFrame, names: Sequence[str], dtype: pl.DataType | None = None
+) -> pl.DataFrame:
+    """``frame`` with those of ``names`` it lacks added as null columns of ``dtype`` (String
+    unless given): the layouts a file holds decide its columns, readers need some always."""
+    missing = [n for n in names if n not in frame.columns]
+    dt = dtype if dtype is not None else pl.String()
+    return frame.with_columns([pl.lit(None, dtype=dt).alias(n) for n in missing])
 
 
 def _slice(layout: L.Layout, raw: str = "raw") -> list[pl.Expr]:
@@ -49,12 +61,11 @@ def entries_from_records(entry_records: pl.DataFrame, keys: list[str]) -> pl.Dat
             else adv_trace
         )
         full = full.with_columns(trace.alias("trace_number"))
-    # the standard layout's names for 40-78 are always columns (null where a layout has no
-    # such field: XCK, TRC, the check SECs, COR, IAT), so code reading any file can select
-    # them; the SEC-specific fields come only with the layouts that carry them
-    missing = [name for name in COMMON_ENTRY_FIELDS if name not in full.columns]
     # the reader keeps batch/entry indexes of the million entries as UInt32 (memory)
-    return full.drop("raw", "_layout", strict=False).with_columns(
-        pl.col("batch_index", "entry_index").cast(pl.Int64),
-        *[pl.lit(None, dtype=pl.String).alias(name) for name in missing],
+    full = full.drop("raw", "_layout", strict=False).with_columns(
+        pl.col("batch_index", "entry_index").cast(pl.Int64)
     )
+    # the standard layout's names for 40-78 are always columns (null where a layout has no
+    # such field: XCK, TRC, the check SECs, IAT), so code reading any file can select them;
+    # the SEC-specific fields come only with the layouts that carry them
+    return ensure_columns(full, COMMON_ENTRY_FIELDS)

@@ -542,12 +542,8 @@ def test_assemble_skips_only_the_value_checks_of_trusted_entry_columns() -> None
 def test_entries_always_have_the_standard_name_and_id_columns(name: str) -> None:
     """A file of one SEC whose layout has no name or identification field (XCK, TRC, IAT)
     still has the standard columns, null: code reading any file can select them."""
+    standard = ("identification_number", "individual_name", "discretionary_data")
     entries = read(corpus_bytes(name)).entries
-    for column in ("identification_number", "individual_name", "discretionary_data"):
-        assert entries.schema[column] == pl.String
-    missing = {
-        c
-        for c in ("identification_number", "individual_name", "discretionary_data")
-        if entries[c].null_count() == entries.height
-    }
-    assert missing, "this file was picked for a layout without one of these fields"
+    assert {c: entries.schema[c] for c in standard} == dict.fromkeys(standard, pl.String)
+    absent = [c for c in standard if entries[c].null_count() == entries.height]
+    assert absent, "this file was picked for a layout without one of these fields"
